@@ -1,0 +1,30 @@
+"""Shared fixtures: a private PODIGEST_HOME per test, and a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from podigest_dagster_tests.support.http_server import TestHTTPServer, serve  # noqa: E402
+
+
+@pytest.fixture
+def podigest_home(tmp_path, monkeypatch):
+    """An empty PODIGEST_HOME for one test; loopback enclosures allowed (the test server is local)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("PODIGEST_HOME", str(home))
+    monkeypatch.delenv("PODIGEST_WAREHOUSE", raising=False)
+    monkeypatch.delenv("PODIGEST_FEEDS", raising=False)
+    monkeypatch.setenv("PODIGEST_ALLOW_PRIVATE_NETWORK", "1")
+    return home
+
+
+@pytest.fixture
+def http_server() -> TestHTTPServer:
+    yield from serve()
