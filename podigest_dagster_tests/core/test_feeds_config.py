@@ -1,0 +1,103 @@
+"""feeds.yaml and OPML: read, write, merge, and clear errors naming the file and the problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from podigest_dagster.core.feeds_config import (
+    FeedsConfigError,
+    FeedSpec,
+    load_feeds,
+    merge_feeds,
+    parse_opml,
+    save_feeds,
+)
+
+OPML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0">
+  <head><title>Pocket Casts Feeds</title></head>
+  <body>
+    <outline text="feeds">
+      <outline type="rss" text="Show One" xmlUrl="https://example.com/one.xml" />
+      <outline text="Folder">
+        <outline type="rss" title="Show Two" text="two" xmlUrl="https://example.com/two.xml"/>
+        <outline type="rss" text="Dup" xmlUrl="https://example.com/one.xml"/>
+      </outline>
+      <outline text="not a feed" htmlUrl="https://example.com"/>
+      <outline text="bad scheme" xmlurl="javascript:alert(1)"/>
+    </outline>
+  </body>
+</opml>"""
+
+
+def test_feeds_yaml_round_trips(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    specs = [FeedSpec("https://a.example/feed", "A"), FeedSpec("https://b.example/rss", None)]
+    save_feeds(path, specs)
+    assert load_feeds(path) == specs
+
+
+def test_feeds_yaml_accepts_bare_urls_and_drops_duplicates(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - https://a.example/feed\n  - url: https://a.example/feed/\n    name: again\n")
+    assert load_feeds(path) == [FeedSpec("https://a.example/feed")]
+
+
+def test_empty_feeds_yaml_is_an_empty_list(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("")
+    assert load_feeds(path) == []
+
+
+def test_bad_yaml_names_the_file(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds: [url: {\n")
+    with pytest.raises(FeedsConfigError, match="feeds.yaml: invalid YAML"):
+        load_feeds(path)
+
+
+def test_entry_without_url_names_the_file_and_the_entry(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - url: https://a.example/feed\n  - name: no url\n")
+    with pytest.raises(FeedsConfigError, match=r"feeds.yaml: feed #2: missing `url`"):
+        load_feeds(path)
+
+
+def test_non_http_feed_url_is_rejected(tmp_path):
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - url: ftp://a.example/feed\n")
+    with pytest.raises(FeedsConfigError, match="not an http"):
+        load_feeds(path)
+
+
+def test_missing_feeds_file_says_how_to_create_one(tmp_path):
+    with pytest.raises(FeedsConfigError, match="not found"):
+        load_feeds(tmp_path / "nope.yaml")
+
+
+def test_opml_nested_outlines_give_every_feed_once():
+    assert parse_opml(OPML) == [
+        FeedSpec("https://example.com/one.xml", "Show One"),
+        FeedSpec("https://example.com/two.xml", "Show Two"),
+    ]
+
+
+def test_opml_with_entities_is_refused():
+    bomb = b'<?xml version="1.0"?><!DOCTYPE opml [<!ENTITY a "aaaa">]><opml><body>&a;</body></opml>'
+    with pytest.raises(FeedsConfigError, match="refused"):
+        parse_opml(bomb)
+
+
+def test_malformed_or_foreign_xml_is_not_opml():
+    with pytest.raises(FeedsConfigError, match="well-formed"):
+        parse_opml(b"<opml><body>")
+    with pytest.raises(FeedsConfigError, match="not an OPML"):
+        parse_opml(b"<rss/>")
+
+
+def test_merge_keeps_existing_and_counts_only_new_urls():
+    existing = [FeedSpec("https://a.example/feed", "A")]
+    new = [FeedSpec("https://a.example/feed", "other name"), FeedSpec("https://b.example/feed")]
+    merged, added = merge_feeds(existing, new)
+    assert merged == [FeedSpec("https://a.example/feed", "A"), FeedSpec("https://b.example/feed")]
+    assert added == 1
