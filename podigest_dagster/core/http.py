@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
@@ -25,13 +26,14 @@ from podigest_dagster import settings
 from podigest_dagster.core import netguard
 from podigest_dagster.core.netguard import BlockedURL, FetchError
 
-__all__ = ["BlockedURL", "FetchError", "HttpResult", "demo_dir", "get", "stream_to_file"]
+__all__ = ["BlockedURL", "FetchError", "HttpResult", "demo_dir", "get", "stream_to_file", "with_retries"]
 
 USER_AGENT = "podigest/0.1 (podcast digest; +https://github.com/podigest)"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 CHUNK_BYTES = 64 * 1024
 
+T = TypeVar("T")
 Sink = Callable[[bytes], None]
 HeadersCheck = Callable[[dict[str, str]], None]
 
@@ -136,6 +138,29 @@ def stream_to_file(
         dest.unlink(missing_ok=True)
         raise
     return result
+
+
+def with_retries(
+    call: Callable[[], T],
+    *,
+    retries: int,
+    backoff_s: float,
+    on_retry: Callable[[int, FetchError], None] | None = None,
+) -> T:
+    """Run `call`, trying again up to `retries` times with exponential backoff, on transient errors only.
+
+    Size caps, refusals, deadlines and 4xx answers are final: trying again would give the same answer.
+    """
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except FetchError as exc:
+            if not exc.transient or attempt >= retries:
+                raise
+            if on_retry is not None:
+                on_retry(attempt + 1, exc)
+            time.sleep(backoff_s * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _limits(
