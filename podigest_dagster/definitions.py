@@ -1,0 +1,47 @@
+"""The one Definitions object: every asset, check, job, schedule and resource of podigest."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from podigest_dagster import settings
+from podigest_dagster.assets import dbt as dbt_assets
+from podigest_dagster.assets import digest, ingest, insights, transcribe
+from podigest_dagster.jobs import daily_digest_job, daily_digest_schedule
+from podigest_dagster.resources.embedder import EmbedderResource
+from podigest_dagster.resources.ingest import IngestSettings
+from podigest_dagster.resources.llm import LLMResource
+from podigest_dagster.resources.mailer import MailerResource
+from podigest_dagster.resources.transcriber import TranscriberResource
+from podigest_dagster.resources.warehouse import WarehouseResource
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+_modules = [ingest, transcribe, insights, digest, dbt_assets]
+
+
+def build_resources() -> dict[str, object]:
+    """Resources configured from the environment (PODIGEST_HOME and friends)."""
+    return {
+        "warehouse": WarehouseResource(database=str(settings.warehouse_path())),
+        "ingest": IngestSettings.from_env(),
+        "transcriber": TranscriberResource(),
+        "embedder": EmbedderResource(),
+        "llm": LLMResource.from_env(),
+        "mailer": MailerResource.from_env(),
+        "dbt": DbtCliResource(project_dir=dbt_assets.dbt_project),
+    }
+
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules(_modules),
+    asset_checks=dg.load_asset_checks_from_modules(_modules),
+    jobs=[daily_digest_job],
+    schedules=[daily_digest_schedule],
+    resources=build_resources(),
+)
