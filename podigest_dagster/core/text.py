@@ -1,0 +1,180 @@
+"""Spoken-transcript text repair: sentence splitting, filler removal, casing and punctuation."""
+
+from __future__ import annotations
+
+import re
+
+ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd", "co", "jr", "sr",
+    "approx", "no", "fig", "u.s", "u.k", "a.m", "p.m", "mt", "ft",
+}
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Za-z0-9])")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’%.-]*")
+_SPEAKER_LABEL = re.compile(r"^\s*(?:\[[^\]]{1,40}\]|[A-Z][A-Za-z .'-]{0,30}|SPEAKER[ _]?\d+)\s*:\s+")
+_NOISE_TAG = re.compile(r"[\[(](?:laughs?|laughter|music|applause|crosstalk|inaudible|silence)[\])]", re.I)
+
+FILLER_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.I)
+    for p in (
+        r"\b(?:um+|uh+|erm+|er|ah+|hmm+|mm+|uh-huh|mhm)\b[,.]?",
+        r"(?:^|(?<=[,.;!?]))\s*so yeah\b[,.]?",
+        r"(?:^|(?<=[.;!?]))\s*(?:(?:you know|i mean|like|okay|ok|well|yeah|right|look|anyway|so)\s*,\s*)+",
+        r",\s*(?:you know|i mean|like|kind of|sort of)\s*,",
+        r"^\s*(?:i mean|you know|like)\b,?",
+        r",\s*(?:you know|i mean|like|right)\s*(?=[,.?!]|$)",
+        r"\b(?:you know|i mean),\s*",
+        r"\b(?:kind of|sort of|kinda|sorta)\s+(?=\w)",
+        r"\b(?:basically|literally|honestly|obviously)\b,?\s*",
+    )
+)
+
+DISCOURSE_STARTERS = re.compile(
+    r"^(?:(?:and|but|so|also|now|well|okay|ok|yeah|yes|right|look|anyway|then|plus)\b[,]?\s+)+", re.I
+)
+
+DANGLING_START = re.compile(
+    r"^(?:this|that|these|those|they|them|their|theirs|he|she|him|her|his|it|its|such|which|"
+    r"the same|the latter|the former|both of them|neither|here|there's that|that's|it's)\b",
+    re.I,
+)
+_EXPLETIVE_IT = re.compile(
+    r"^it(?:'s| is| was| will be| would be| turns out| seems| appears| takes| costs| pays| helps| matters)"
+    r"(?:\s+\w+){0,3}?\s+(?:to|that|for|when|if|out)\b",
+    re.I,
+)
+_EXISTENTIAL = re.compile(r"^(?:this|that) (?:year|week|month|decade|century|morning|season)\b", re.I)
+
+
+def words(text: str) -> list[str]:
+    """The word tokens of a text (numbers and contractions kept whole)."""
+    return _WORD.findall(text)
+
+
+def word_count(text: str) -> int:
+    return len(words(text))
+
+
+def strip_speaker_label(text: str) -> str:
+    """Drop a leading 'NAME:' or '[Speaker 1]:' label that publisher transcripts put before a turn."""
+    return _SPEAKER_LABEL.sub("", text, count=1)
+
+
+def normalise_spaces(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
+    text = re.sub(r",\s*(?=[,.;:!?])", "", text)
+    return re.sub(r"^[,.;:]\s*", "", text)
+
+
+def remove_fillers(text: str) -> str:
+    """Remove spoken fillers ('um', 'you know', 'so yeah', hedges) that carry no meaning."""
+    text = _NOISE_TAG.sub(" ", text)
+    for pattern in FILLER_PATTERNS:
+        text = pattern.sub(" ", text)
+    return normalise_spaces(text)
+
+
+def filler_count(text: str) -> int:
+    """How many filler occurrences a text holds: a sign of unedited, low-density speech."""
+    return sum(len(p.findall(text)) for p in FILLER_PATTERNS)
+
+
+def collapse_repeats(text: str) -> str:
+    """Collapse stutters such as 'the the' or 'we we we' into one word."""
+    return re.sub(r"\b(\w+)(?:[\s,]+\1\b)+", r"\1", text, flags=re.I)
+
+
+def strip_discourse_starters(text: str) -> str:
+    """Drop leading 'and', 'but', 'so', 'well', 'okay' that tie a sentence to speech, not to meaning."""
+    return DISCOURSE_STARTERS.sub("", text).lstrip(" ,")
+
+
+def starts_with_dangling_reference(sentence: str) -> bool:
+    """True when a sentence opens with a pronoun or demonstrative whose referent lies before it."""
+    head = strip_discourse_starters(strip_speaker_label(remove_fillers(sentence))).strip()
+    if not DANGLING_START.match(head):
+        return False
+    return not (_EXPLETIVE_IT.match(head) or _EXISTENTIAL.match(head))
+
+
+def repair_casing(sentence: str) -> str:
+    """Capitalise the sentence start and the pronoun 'I'."""
+    sentence = re.sub(r"\bi\b(?=(?:'[a-z]+)?\b)", "I", sentence)
+    for i, ch in enumerate(sentence):
+        if ch.isalpha():
+            return sentence[:i] + ch.upper() + sentence[i + 1 :]
+    return sentence
+
+
+def end_punctuation(sentence: str) -> str:
+    """End a sentence with a period unless it already ends with terminal punctuation."""
+    sentence = sentence.rstrip(" ,;:-–—")
+    if not sentence:
+        return sentence
+    return sentence if sentence[-1] in ".!?\"'”’)" else sentence + "."
+
+
+def _ends_with_abbreviation(text: str) -> bool:
+    last = text.rstrip().rsplit(" ", 1)[-1].rstrip(".").lower()
+    return last in ABBREVIATIONS or (len(last) == 1 and last.isalpha())
+
+
+def _raw_spans(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if _ends_with_abbreviation(text[start : match.start()]):
+            continue
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if text[a:b].strip()]
+
+
+def _split_long_span(text: str, span: tuple[int, int], max_words: int) -> list[tuple[int, int]]:
+    a, b = span
+    piece = text[a:b]
+    if word_count(piece) <= max_words:
+        return [span]
+    joints = list(re.finditer(r"[;,]\s+(?=(?:and|but|so|because|which|whereas)\b)|;\s+", piece))
+    joints = joints or list(re.finditer(r",\s+", piece))
+    if not joints:
+        return [span]
+    middle = len(piece) / 2
+    best = min(joints, key=lambda m: abs(m.start() - middle))
+    left, right = (a, a + best.start()), (a + best.end(), b)
+    if word_count(text[left[0] : left[1]]) < 5 or word_count(text[right[0] : right[1]]) < 5:
+        return [span]
+    return _split_long_span(text, left, max_words) + _split_long_span(text, right, max_words)
+
+
+def sentence_spans(text: str, max_words: int = 45) -> list[tuple[int, int]]:
+    """Character spans of the sentences in a text; run-ons (common in Whisper output) cut at clause joints."""
+    spans: list[tuple[int, int]] = []
+    for span in _raw_spans(text):
+        spans.extend(_split_long_span(text, span, max_words))
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences, keeping abbreviations and decimals whole and cutting run-ons."""
+    return [normalise_spaces(text[a:b]) for a, b in sentence_spans(text)]
+
+
+def clean_sentence(sentence: str, opening: bool = True) -> str:
+    """One readable sentence: label, fillers and stutters removed, casing and end punctuation repaired.
+
+    An opening sentence also loses a leading 'and'/'but'/'so': nothing precedes it in the passage."""
+    text = strip_speaker_label(sentence)
+    text = collapse_repeats(remove_fillers(text))
+    if opening:
+        text = strip_discourse_starters(text)
+    text = normalise_spaces(text)
+    return end_punctuation(repair_casing(text)) if text else ""
+
+
+def clean_passage(sentences: list[str]) -> str:
+    """Join cleaned sentences into one self-contained passage."""
+    cleaned = [clean_sentence(x, opening=i == 0) for i, x in enumerate(sentences)]
+    return " ".join(c for c in cleaned if c)
