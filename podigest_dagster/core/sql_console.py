@@ -1,0 +1,120 @@
+"""Analyst queries on the warehouse: read-only, printed as an aligned table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from podigest_dagster.warehouse.db import read_connection
+
+FORMATS = ("table", "csv", "json")
+MAX_CELL_WIDTH = 60
+NULL_TEXT = "NULL"
+
+
+class QueryError(Exception):
+    """A query the warehouse refused, with a one-line reason fit for a terminal."""
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _reason(exc: duckdb.Error) -> str:
+    message = _one_line(exc)
+    if "read-only" in message.lower():
+        return f"the warehouse is opened read-only, so only queries that read are allowed ({message})"
+    return message
+
+
+def fetch(db_path: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
+    """Run one query on a read-only connection; column names and rows, or QueryError."""
+    try:
+        with read_connection(db_path) as conn:
+            cursor = conn.execute(sql)
+            if cursor.description is None:
+                return [], []
+            return [column[0] for column in cursor.description], cursor.fetchall()
+    except FileNotFoundError as exc:
+        raise QueryError(_one_line(exc)) from exc
+    except duckdb.Error as exc:
+        raise QueryError(f"query failed: {_reason(exc)}") from exc
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return NULL_TEXT
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    text = " ".join(_text(value).split())
+    return text if len(text) <= MAX_CELL_WIDTH else text[: MAX_CELL_WIDTH - 1] + "…"
+
+
+def format_table(columns: Sequence[str], rows: Sequence[tuple]) -> str:
+    """Columns padded to their widest cell (long cells cut), with a row count footer."""
+    if not columns:
+        return "OK"
+    cells = [[_cell(value) for value in row] for row in rows]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)]
+    lines = [
+        " | ".join(name.ljust(width) for name, width in zip(columns, widths, strict=True)),
+        "-+-".join("-" * width for width in widths),
+    ]
+    lines += [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
+    lines.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def format_csv(columns: Sequence[str], rows: Sequence[tuple]) -> str:
+    """RFC 4180 CSV with a header row; NULL is an empty field."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([["" if value is None else _text(value) for value in row] for row in rows])
+    return out.getvalue()
+
+
+def format_json(columns: Sequence[str], rows: Sequence[tuple]) -> str:
+    """A JSON list with one object per row, keyed by column name."""
+    records = [{name: _json_value(value) for name, value in zip(columns, row, strict=True)} for row in rows]
+    return json.dumps(records, ensure_ascii=False, indent=2)
+
+
+FORMATTERS = {"table": format_table, "csv": format_csv, "json": format_json}
+
+
+def run_query(db_path: str | Path, sql: str, fmt: str = "table") -> str:
+    """Run an analyst's query read-only (works while a run writes) and format the result."""
+    if fmt not in FORMATTERS:
+        raise QueryError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if not sql.strip():
+        raise QueryError("empty query")
+    columns, rows = fetch(db_path, sql)
+    return FORMATTERS[fmt](columns, rows)
