@@ -20,7 +20,13 @@ from podigest_dagster.core.http import FetchError
 
 HEAD_BYTES = 64
 ACCEPTED_TYPES = frozenset(
-    {"application/octet-stream", "binary/octet-stream", "application/ogg", "application/mp4", "application/x-flac"}
+    {
+        "application/octet-stream",
+        "binary/octet-stream",
+        "application/ogg",
+        "application/mp4",
+        "application/x-flac",
+    }
 )
 
 
@@ -64,7 +70,9 @@ def download_audio(
     def attempt() -> _Part:
         nonlocal attempts
         attempts += 1
-        return _download_once(url, tmp_dir, max_bytes, connect_timeout_s, read_timeout_s, deadline_s, allow_private)
+        return _download_once(
+            url, tmp_dir, max_bytes, connect_timeout_s, read_timeout_s, deadline_s, allow_private
+        )
 
     try:
         part = http.with_retries(attempt, retries=retries, backoff_s=backoff_s)

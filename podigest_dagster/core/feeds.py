@@ -124,7 +124,11 @@ def fetch_feed(
         new_modified = result.headers.get("last-modified") or last_modified
         return FeedFetch("not_modified", 304, new_etag, new_modified, None, result.url)
     if result.status != 200 or not result.body:
-        reason = f"HTTP {result.status} with an empty body" if not result.body else f"unexpected HTTP {result.status}"
+        reason = (
+            f"HTTP {result.status} with an empty body"
+            if not result.body
+            else f"unexpected HTTP {result.status}"
+        )
         return FeedFetch("error", result.status, etag, last_modified, None, result.url, reason)
     return FeedFetch(
         "ok", 200, result.headers.get("etag"), result.headers.get("last-modified"), result.body, result.url
@@ -352,7 +356,9 @@ def html_to_text(fragment: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _transcripts_by_entry(body: bytes, base: str, entry_count: int) -> list[list[dict[str, str | None]]] | None:
+def _transcripts_by_entry(
+    body: bytes, base: str, entry_count: int
+) -> list[list[dict[str, str | None]]] | None:
     """`podcast:transcript` links of every item, in document order; None when the XML cannot be read.
 
     feedparser keeps only the last transcript element of an entry, so the document is read again
@@ -397,3 +403,63 @@ def _without_query(url: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:300]
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """One feed polled and parsed: what to record on its `feeds` row and the episodes to upsert.
+
+    On an error the previous validators are kept, so the next poll fetches the body again.
+    """
+
+    feed_url: str
+    name: str | None
+    status: FetchStatus
+    http_status: int | None
+    etag: str | None
+    last_modified: str | None
+    title: str | None = None
+    episodes: list[EpisodeRecord] = field(default_factory=list)
+    error: str | None = None
+
+
+def poll_feed(
+    url: str, name: str | None, etag: str | None, last_modified: str | None, **fetch_options: Any
+) -> FeedPoll:
+    """Conditional GET then parse; never raises for a broken feed, the reason is in `error`."""
+    fetched = fetch_feed(url, etag, last_modified, **fetch_options)
+    if fetched.status != "ok" or fetched.body is None:
+        return FeedPoll(
+            url,
+            name,
+            fetched.status,
+            fetched.http_status,
+            fetched.etag,
+            fetched.last_modified,
+            error=fetched.error,
+        )
+    parsed = parse_feed(fetched.body, url, name, base_url=fetched.final_url)
+    if parsed.error:
+        return FeedPoll(
+            url, name, "error", fetched.http_status, etag, last_modified, parsed.title, error=parsed.error
+        )
+    return FeedPoll(
+        url,
+        name,
+        "ok",
+        fetched.http_status,
+        fetched.etag,
+        fetched.last_modified,
+        parsed.title,
+        parsed.episodes,
+        parsed.warning,
+    )
+
+
+def current_enclosures(url: str, **fetch_options: Any) -> dict[str, str]:
+    """episode_id -> enclosure URL as the feed lists it right now (signed URLs expire); {} if unreachable."""
+    fetched = fetch_feed(url, **fetch_options)
+    if fetched.status != "ok" or fetched.body is None:
+        return {}
+    parsed = parse_feed(fetched.body, url, base_url=fetched.final_url)
+    return {e.episode_id: e.enclosure_url for e in parsed.episodes if e.enclosure_url}

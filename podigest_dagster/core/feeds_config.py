@@ -33,7 +33,9 @@ def load_feeds(path: str | Path) -> list[FeedSpec]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise FeedsConfigError(f"{path}: feeds file not found (create it or run `podigest feeds import`)") from exc
+        raise FeedsConfigError(
+            f"{path}: feeds file not found (create it or run `podigest feeds import`)"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise FeedsConfigError(f"{path}: cannot read feeds file: {exc}") from exc
     try:
@@ -92,7 +94,9 @@ def parse_opml(data: bytes) -> list[FeedSpec]:
     try:
         root = SafeET.fromstring(data)
     except DefusedXmlException as exc:
-        raise FeedsConfigError(f"OPML refused: {type(exc).__name__} (DTD or entities are not allowed)") from exc
+        raise FeedsConfigError(
+            f"OPML refused: {type(exc).__name__} (DTD or entities are not allowed)"
+        ) from exc
     except ParseError as exc:
         raise FeedsConfigError(f"OPML is not well-formed XML: {exc}") from exc
     if _local(root.tag).lower() != "opml":

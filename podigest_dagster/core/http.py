@@ -172,7 +172,9 @@ def _limits(
     max_redirects: int,
 ) -> _Limits:
     allowed = settings.allow_private_network() if allow_private is None else allow_private
-    return _Limits(max_bytes, connect_timeout_s, read_timeout_s, _Deadline(deadline_s), allowed, max_redirects)
+    return _Limits(
+        max_bytes, connect_timeout_s, read_timeout_s, _Deadline(deadline_s), allowed, max_redirects
+    )
 
 
 def _fsync(fd: int) -> None:

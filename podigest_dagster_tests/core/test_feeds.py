@@ -131,7 +131,13 @@ def test_missing_pub_date_is_recorded_as_missing_not_today():
 
 
 @pytest.mark.parametrize(
-    "pub", ["Sat, 20 Nov 9999 10:00:00 GMT", "not a date", "Mon, 01 Jan 0000 00:00:00 GMT", "Tue, 01 Jan 1980 00:00:00 GMT"]
+    "pub",
+    [
+        "Sat, 20 Nov 9999 10:00:00 GMT",
+        "not a date",
+        "Mon, 01 Jan 0000 00:00:00 GMT",
+        "Tue, 01 Jan 1980 00:00:00 GMT",
+    ],
 )
 def test_impossible_or_unreadable_dates_are_invalid(pub):
     [ep] = parse_feed(rss(item("Odd", guid="o", pub=pub)), FEED, now=NOW).episodes
@@ -150,7 +156,15 @@ def test_entries_keep_their_own_days():
 
 @pytest.mark.parametrize(
     "value, seconds",
-    [("3723", 3723.0), ("62:03", 3723.0), ("1:02:03", 3723.0), ("90.5", 90.5), ("", None), ("abc", None), ("-5", None)],
+    [
+        ("3723", 3723.0),
+        ("62:03", 3723.0),
+        ("1:02:03", 3723.0),
+        ("90.5", 90.5),
+        ("", None),
+        ("abc", None),
+        ("-5", None),
+    ],
 )
 def test_itunes_duration_forms(value, seconds):
     assert parse_duration(value) == seconds
@@ -187,7 +201,9 @@ XXE = b"""<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/pas
 <rss version="2.0"><channel><title>x</title><item><title>&x;</title></item></channel></rss>"""
 
 
-@pytest.mark.parametrize("body", [BOMB, XXE, BOMB.decode().encode("utf-16")], ids=["bomb", "xxe", "utf16-bomb"])
+@pytest.mark.parametrize(
+    "body", [BOMB, XXE, BOMB.decode().encode("utf-16")], ids=["bomb", "xxe", "utf16-bomb"]
+)
 def test_entity_declarations_are_refused_before_parsing(body):
     parsed = parse_feed(body, FEED, now=NOW)
     assert parsed.episodes == [] and "declares XML entities" in (parsed.error or "")
@@ -211,7 +227,9 @@ def test_html_to_text_drops_scripts_and_keeps_paragraphs():
 
 
 def test_fetch_sends_conditional_headers_and_keeps_validators_on_304(http_server):
-    url = http_server.add("/feed.xml", rss(item("A", guid="a")), ETag='"v1"', Last_Modified="Fri, 20 Nov 2026 00:00:00 GMT")
+    url = http_server.add(
+        "/feed.xml", rss(item("A", guid="a")), ETag='"v1"', Last_Modified="Fri, 20 Nov 2026 00:00:00 GMT"
+    )
     first = fetch_feed(url, allow_private=True)
     assert first.status == "ok" and first.etag == '"v1"' and first.body
     http_server.add("/feed.xml", b"", status=304)
