@@ -58,7 +58,7 @@ def list_unsubscribe_value(targets: list[str] | str | None) -> str | None:
             if not target:
                 continue
             if target.lower().startswith("mailto:"):
-                parse_address(target[len("mailto:"):].split("?", 1)[0])
+                parse_address(target[len("mailto:") :].split("?", 1)[0])
             elif safe_url(target) is None:
                 raise InvalidAddressError(f"List-Unsubscribe must be mailto: or http(s): {target!r}")
             if any(ch in target for ch in "<>\r\n "):

@@ -99,7 +99,7 @@ def clean_text(text: str | None) -> str:
 
 
 def source_label(source: Source) -> str:
-    """"Show — Episode @ 12:03" (cleaned, not escaped)."""
+    """ "Show — Episode @ 12:03" (cleaned, not escaped)."""
     parts = [part for part in (clean_text(source.podcast), clean_text(source.episode)) if part]
     label = " — ".join(parts) or "untitled episode"
     stamp = format_timestamp(source.start_s)
@@ -117,7 +117,9 @@ _MD_LEADING = re.compile(r"^([-+=]|\d+(?=[.)]))")
 def escape_markdown(text: str | None) -> str:
     """Cleaned text with every Markdown-active character backslash-escaped (raw HTML included)."""
     escaped = _MD_ACTIVE.sub(r"\\\1", clean_text(text))
-    return _MD_LEADING.sub(lambda m: m.group(0) + "\\" if m.group(0)[0].isdigit() else "\\" + m.group(0), escaped)
+    return _MD_LEADING.sub(
+        lambda m: m.group(0) + "\\" if m.group(0)[0].isdigit() else "\\" + m.group(0), escaped
+    )
 
 
 def _markdown_url(url: str) -> str:
@@ -193,7 +195,9 @@ def render_html(digest: Digest) -> str:
     if digest.items:
         body = "".join(_html_item(item) for item in digest.items)
     else:
-        body = f'<tr><td style="{_FONT}font-size:16px;color:#333333;padding:12px 0;">{_e(NO_INSIGHTS)}</td></tr>'
+        body = (
+            f'<tr><td style="{_FONT}font-size:16px;color:#333333;padding:12px 0;">{_e(NO_INSIGHTS)}</td></tr>'
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -50,7 +50,9 @@ class SmtpSettings:
         if not self.host:
             raise SmtpConfigError("no SMTP host configured")
         if self.security not in SECURITY_MODES:
-            raise SmtpConfigError(f"SMTP security must be one of {', '.join(SECURITY_MODES)}, got {self.security!r}")
+            raise SmtpConfigError(
+                f"SMTP security must be one of {', '.join(SECURITY_MODES)}, got {self.security!r}"
+            )
         if self.username and self.security == "none" and not self.allow_plaintext_auth:
             raise SmtpConfigError(
                 "refusing to send SMTP credentials without TLS: set security to 'starttls' or 'ssl', "
@@ -68,13 +70,21 @@ class SmtpSettings:
             return []
         user = self.username or ""
         plain = f"\0{user}\0{self.password}".encode()
-        forms = [self.password, base64.b64encode(self.password.encode()).decode(), base64.b64encode(plain).decode()]
+        forms = [
+            self.password,
+            base64.b64encode(self.password.encode()).decode(),
+            base64.b64encode(plain).decode(),
+        ]
         return sorted((form for form in forms if form), key=len, reverse=True)
 
 
 def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
     """A verifying TLS context (system CAs, or `ca_file` for a private relay)."""
-    return ssl.create_default_context(cafile=settings.ca_file) if settings.ca_file else ssl.create_default_context()
+    return (
+        ssl.create_default_context(cafile=settings.ca_file)
+        if settings.ca_file
+        else ssl.create_default_context()
+    )
 
 
 def send_email(settings: SmtpSettings, msg: EmailMessage, recipient: str) -> str:
@@ -96,7 +106,9 @@ def send_email(settings: SmtpSettings, msg: EmailMessage, recipient: str) -> str
 
 def _open(settings: SmtpSettings) -> smtplib.SMTP:
     if settings.security == "ssl":
-        return smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout_s, context=tls_context(settings))
+        return smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout_s, context=tls_context(settings)
+        )
     return smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s)
 
 
@@ -154,4 +166,6 @@ def _flatten(msg: EmailMessage) -> bytes:
 
 def _describe(settings: SmtpSettings, phase: str, exc: BaseException) -> str:
     detail = str(exc) or exc.__class__.__name__
-    return settings.redact(f"SMTP {phase} with {settings.host}:{settings.port} failed: {type(exc).__name__}: {detail}")
+    return settings.redact(
+        f"SMTP {phase} with {settings.host}:{settings.port} failed: {type(exc).__name__}: {detail}"
+    )

@@ -55,7 +55,10 @@ def test_message_ids_are_unique_and_in_the_sender_domain():
 
 
 def test_recipients_accept_lists_and_comma_separated_strings():
-    assert split_recipients(["a@example.com, b@example.com", "a@example.com"]) == ["a@example.com", "b@example.com"]
+    assert split_recipients(["a@example.com, b@example.com", "a@example.com"]) == [
+        "a@example.com",
+        "b@example.com",
+    ]
     assert split_recipients("c@example.com") == ["c@example.com"]
     assert split_recipients(None) == []
 

@@ -34,7 +34,9 @@ def _digest() -> Digest:
                 insight="Kernel engineers are the scarcest hires in AI labs.",
                 support=2,
                 sources=[
-                    Source("Latent Talk", "Ep 12: Kernels", "https://pod.example/ep12.mp3#t=723", 723.4, 740.0),
+                    Source(
+                        "Latent Talk", "Ep 12: Kernels", "https://pod.example/ep12.mp3#t=723", 723.4, 740.0
+                    ),
                     Source("Systems Hour", "Hiring", "https://pod.example/sys.mp3#t=12", 12.3, 30.0),
                 ],
             ),
@@ -151,7 +153,9 @@ def test_an_empty_day_says_there_are_no_insights_in_every_format():
 
 
 def test_control_and_bidi_characters_never_reach_a_rendering():
-    digest = Digest("2024-03-05", [DigestItem(1, "tricky\x1b[31m red\u202e txet", 1, [Source("S", "E", None, 1.0)])])
+    digest = Digest(
+        "2024-03-05", [DigestItem(1, "tricky\x1b[31m red\u202e txet", 1, [Source("S", "E", None, 1.0)])]
+    )
     for rendered in (render_markdown(digest), render_html(digest), render_text(digest)):
         assert "\x1b" not in rendered and "\u202e" not in rendered
 
@@ -159,7 +163,14 @@ def test_control_and_bidi_characters_never_reach_a_rendering():
 def test_sources_json_from_top_insights_is_parsed_leniently():
     raw = json.dumps(
         [
-            {"podcast": "P", "episode": "E", "episode_id": "e1", "url": "https://x.example/a", "start_s": 5, "end_s": 9},
+            {
+                "podcast": "P",
+                "episode": "E",
+                "episode_id": "e1",
+                "url": "https://x.example/a",
+                "start_s": 5,
+                "end_s": 9,
+            },
             "not an object",
             {"podcast": "Q", "episode": "F", "url": None, "start_s": None},
         ]

@@ -60,7 +60,11 @@ def test_plain_smtp_delivers_the_message_to_the_envelope_recipient(server_factor
 def test_starttls_with_auth_delivers_over_an_encrypted_connection(server_factory, cert):
     server = server_factory(mode="starttls", cert=cert, credentials=("digest", PASSWORD))
     settings = SmtpSettings(
-        host="127.0.0.1", port=server.port, security="starttls", username="digest", password=PASSWORD,
+        host="127.0.0.1",
+        port=server.port,
+        security="starttls",
+        username="digest",
+        password=PASSWORD,
         ca_file=str(cert[0]),
     )
     send_email(settings, _msg(), "reader@example.com")
@@ -86,7 +90,9 @@ def test_an_untrusted_certificate_is_refused(server_factory, cert):
 
 def test_starttls_required_but_not_offered_is_refused_before_any_credential_is_sent(server_factory):
     server = server_factory(credentials=("digest", PASSWORD))
-    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="starttls", username="digest", password=PASSWORD)
+    settings = SmtpSettings(
+        host="127.0.0.1", port=server.port, security="starttls", username="digest", password=PASSWORD
+    )
     with pytest.raises(SmtpSendError, match="does not offer STARTTLS") as caught:
         send_email(settings, _msg(), "reader@example.com")
     assert not caught.value.maybe_delivered
@@ -96,7 +102,9 @@ def test_starttls_required_but_not_offered_is_refused_before_any_credential_is_s
 def test_credentials_without_tls_are_refused_unless_explicitly_allowed(server_factory, caplog):
     caplog.set_level(logging.DEBUG)
     server = server_factory()
-    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none", username="digest", password=PASSWORD)
+    settings = SmtpSettings(
+        host="127.0.0.1", port=server.port, security="none", username="digest", password=PASSWORD
+    )
     with pytest.raises(SmtpConfigError, match="without TLS") as caught:
         send_email(settings, _msg(), "reader@example.com")
     assert PASSWORD not in str(caught.value) and PASSWORD not in repr(settings)
@@ -108,7 +116,11 @@ def test_wrong_password_error_never_contains_the_password(server_factory, cert, 
     caplog.set_level(logging.DEBUG)
     server = server_factory(mode="starttls", cert=cert, credentials=("digest", "the-right-one"))
     settings = SmtpSettings(
-        host="127.0.0.1", port=server.port, security="starttls", username="digest", password=PASSWORD,
+        host="127.0.0.1",
+        port=server.port,
+        security="starttls",
+        username="digest",
+        password=PASSWORD,
         ca_file=str(cert[0]),
     )
     with pytest.raises(SmtpSendError) as caught:
