@@ -310,3 +310,14 @@ def test_a_quiet_day_renders_no_insights_warns_and_sends_no_email(db_path, smtp)
     assert count_check[0].passed is False and count_check[0].severity == dg.AssetCheckSeverity.WARN
     assert "No insights today" in (settings.digests_dir() / f"{DAY}.md").read_text(encoding="utf-8")
     assert smtp.received == [] and _deliveries(db_path) == {}
+
+
+def test_a_connection_lost_after_the_body_was_sent_is_unknown_and_not_resent(db_path, smtp):
+    _insert_top_insights(db_path, DAY)
+    smtp.handler.delay_s = 2.0
+    mailer = _mailer(smtp.port, recipients=["ann@example.com"], timeout_s=0.5)
+    assert _run(db_path, mailer).success
+    assert _deliveries(db_path)["ann@example.com"][0] == "unknown"
+    smtp.handler.delay_s = 0.0
+    assert _run(db_path, mailer).success
+    assert len(smtp.received) == 1
