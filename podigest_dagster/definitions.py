@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from podigest_dagster import settings
 from podigest_dagster.assets import dbt as dbt_assets
@@ -34,7 +33,7 @@ def build_resources() -> dict[str, object]:
         "embedder": EmbedderResource(),
         "llm": LLMResource.from_env(),
         "mailer": MailerResource.from_env(),
-        "dbt": DbtCliResource(project_dir=dbt_assets.dbt_project),
+        "dbt": dbt_assets.dbt_resource(),
     }
 
 
