@@ -233,6 +233,24 @@ def test_insight_trends_link_a_paraphrase_on_a_later_day_to_its_first_appearance
     ]
 
 
+def test_every_model_and_column_is_documented(built_warehouse):
+    manifest = json.loads(dbt_project.manifest_path.read_text(encoding="utf-8"))
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    assert {m["name"] for m in models} >= set(MART_NAMES)
+    for model in models:
+        assert model["description"].strip(), model["name"]
+        documented = {name for name, column in model["columns"].items() if column["description"].strip()}
+        actual = {
+            row[0]
+            for row in _rows(
+                built_warehouse,
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+                [model["schema"], model["name"]],
+            )
+        }
+        assert actual and actual == documented, (model["name"], actual ^ documented)
+
+
 def test_every_analyst_query_in_the_docs_runs_on_the_marts(built_warehouse):
     queries = re.findall(r"```sql\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
     assert len(queries) >= 5
