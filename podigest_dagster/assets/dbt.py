@@ -3,6 +3,7 @@
 The manifest is prepared once, before runs, by `prepare_dbt_manifest()` (the CLI/setup calls it); run
 workers only load it, so parallel backfills never race on `dbt parse` (dagster issue #33993).
 `dbt build` runs under the warehouse's writer lock, so it never collides with the Python writers.
+No `from __future__ import annotations` here: Dagster reads the asset function's annotations at runtime.
 """
 
 import json
