@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from podigest_dagster.core.scoring import STOPWORDS, insight_score
+from podigest_dagster.core.scoring import NUMBER, STOPWORDS, insight_score
 from podigest_dagster.core.text import (
     clean_passage,
     normalise_spaces,
@@ -116,15 +116,15 @@ def build_sentences(segments: list[Segment]) -> list[Sentence]:
         if not text:
             continue
         first, start_s = _locate(bounds, a)
-        last, end_s = _locate(bounds, b - 1)
+        last, end_s = _locate(bounds, b, end=True)
         sentences.append(Sentence(len(sentences), text, start_s, max(end_s, start_s), first.seq, last.seq))
     return sentences
 
 
-def _locate(bounds: list[tuple[int, int, Segment]], offset: int) -> tuple[Segment, float]:
+def _locate(bounds: list[tuple[int, int, Segment]], offset: int, end: bool = False) -> tuple[Segment, float]:
     """The segment holding a character offset and the time at that offset, linearly interpolated."""
     for a, b, seg in bounds:
-        if offset < b or (a, b, seg) == bounds[-1]:
+        if offset < b or (end and offset == b) or (a, b, seg) == bounds[-1]:
             share = min(max((offset - a) / max(b - a, 1), 0.0), 1.0)
             return seg, round(seg.start_s + share * (seg.end_s - seg.start_s), 2)
     raise ValueError("no segments")
@@ -295,7 +295,7 @@ CONNECTIVE = re.compile(
 def content_words(text: str) -> set[str]:
     """Lower-cased content words of four letters or more, plural 's' dropped: what a sentence is about."""
     tokens = re.findall(r"[a-z]{4,}", text.lower())
-    return {t[:-1] if t.endswith("s") else t for t in tokens if t not in STOPWORDS}
+    return {t[:-1] if t.endswith("s") else t for t in tokens if t not in STOPWORDS and not NUMBER.fullmatch(t)}
 
 
 def continues(previous: list[Sentence], following: Sentence) -> bool:

@@ -17,7 +17,7 @@ class RankingConfig:
     top_n: int = 5
     min_insight: float = 0.45
     repeat_similarity: float = 0.8
-    diversity_similarity: float = 0.6
+    diversity_similarity: float = 0.5
     weight_insight: float = 0.5
     weight_support: float = 0.35
     weight_novelty: float = 0.15

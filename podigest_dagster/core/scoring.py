@@ -9,7 +9,7 @@ from podigest_dagster.core.text import filler_count, remove_fillers, split_sente
 _FLAGS = re.I
 
 CAUSAL = re.compile(
-    r"\b(?:because|which means|that means|this means|means that|so that|in order to|despite|instead of|"
+    r"\b(?:because|which means|that means|this means|means that|that's why|that is why|this is why|so that|in order to|despite|instead of|"
     r"rather than|the reason|reason is|as a result|therefore|thus|leads? to|led to|due to|caused? by|"
     r"causes?|drives?|driven by|results? in|whereas|unless|even though|although|which is why|"
     r"turns out|the key|the catch|the trick|the problem is|the lesson|it pays|at the expense of|"

@@ -17,7 +17,7 @@ _NOISE_TAG = re.compile(r"[\[(](?:laughs?|laughter|music|applause|crosstalk|inau
 FILLER_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.I)
     for p in (
-        r"\b(?:um+|uh+|erm+|er|ah+|hmm+|mm+|uh-huh|mhm)\b[,.]?",
+        r",?\s*\b(?:um+|uh+|erm+|er|ah+|hmm+|mm+|uh-huh|mhm)\b,?",
         r"(?:^|(?<=[,.;!?]))\s*so yeah\b[,.]?",
         r"(?:^|(?<=[.;!?]))\s*(?:(?:you know|i mean|like|okay|ok|well|yeah|right|look|anyway|so)\s*,\s*)+",
         r",\s*(?:you know|i mean|like|kind of|sort of)\s*,",
@@ -90,9 +90,19 @@ def strip_discourse_starters(text: str) -> str:
     return DISCOURSE_STARTERS.sub("", text).lstrip(" ,")
 
 
+_ANSWER_FRAGMENT = re.compile(
+    r"^(?:(?:mostly|partly|largely|simply|it's|it is) )?because\b"
+    r"(?:[^,;]|[,;]\s*(?:which|and|but|so|while|since|as|because|meaning|especially|or)\b)*$|^(?:yes|no|nope|yep)\b",
+    re.I,
+)
+
+
 def starts_with_dangling_reference(sentence: str) -> bool:
-    """True when a sentence opens with a pronoun or demonstrative whose referent lies before it."""
+    """True when a sentence opens with a pronoun or demonstrative whose referent lies before it,
+    or is an answer fragment ('Because ...' with no main clause, 'Yes, ...') that needs its question."""
     head = strip_discourse_starters(strip_speaker_label(remove_fillers(sentence))).strip()
+    if _ANSWER_FRAGMENT.match(head):
+        return True
     if not DANGLING_START.match(head):
         return False
     return not (_EXPLETIVE_IT.match(head) or _EXISTENTIAL.match(head))

@@ -1,0 +1,53 @@
+from podigest_dagster.core.text import (
+    clean_passage,
+    clean_sentence,
+    collapse_repeats,
+    remove_fillers,
+    split_sentences,
+    starts_with_dangling_reference,
+)
+
+
+def test_fillers_are_removed_but_meaningful_words_stay():
+    assert remove_fillers("So yeah, um, the reason is, you know, that land is cheap.") == (
+        "the reason is that land is cheap."
+    )
+    assert remove_fillers("I like apples, like, a lot.") == "I like apples a lot."
+    assert remove_fillers("If you know the answer, uh, say it.") == "If you know the answer say it."
+
+
+def test_stutters_collapse_to_one_word():
+    assert collapse_repeats("the the price of of oil") == "the price of oil"
+
+
+def test_casing_and_end_punctuation_are_repaired():
+    assert clean_sentence("um i think prices fall when supply rises") == "I think prices fall when supply rises."
+    assert clean_sentence("and so, the tax falls on renters") == "The tax falls on renters."
+
+
+def test_only_the_opening_sentence_loses_its_conjunction():
+    text = clean_passage(["But rents rose by ten percent.", "but wages did not."])
+    assert text == "Rents rose by ten percent. But wages did not."
+
+
+def test_sentences_split_on_punctuation_keeping_abbreviations_and_decimals():
+    parts = split_sentences("Dr. Smith measured 3.5 grams. it was enough! Was it? Yes.")
+    assert parts == ["Dr. Smith measured 3.5 grams.", "it was enough!", "Was it?", "Yes."]
+
+
+def test_run_on_sentences_are_cut_at_clause_joints():
+    run_on = (
+        "the city added bus lanes on every major street in the centre of town, and so commuters who used "
+        "to drive switched to the bus within a year, but the shops on those streets complained that "
+        "deliveries got harder and they lost customers who used to park outside"
+    )
+    assert len(split_sentences(run_on)) >= 2
+
+
+def test_dangling_pronoun_starts_are_detected_but_expletive_it_is_not():
+    assert starts_with_dangling_reference("That is why prices rose.")
+    assert starts_with_dangling_reference("And they never paid it back.")
+    assert starts_with_dangling_reference("JOHN: This means trouble.")
+    assert not starts_with_dangling_reference("It turns out that heat pumps work in the cold.")
+    assert not starts_with_dangling_reference("It is cheaper to rent than to buy in most cities.")
+    assert not starts_with_dangling_reference("Batteries got ninety percent cheaper.")
