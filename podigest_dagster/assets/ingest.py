@@ -1,11 +1,13 @@
 """The ingest stage: poll every feed into `episodes`, then download the day's audio (`episode_audio`)."""
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 
 from podigest_dagster.core import ingest_store as store
 from podigest_dagster.core.download import (
@@ -16,7 +18,7 @@ from podigest_dagster.core.download import (
     remove_stale_parts,
 )
 from podigest_dagster.core.feeds import FeedPoll, current_enclosures, poll_feed
-from podigest_dagster.core.feeds_config import FeedsConfigError, load_feeds
+from podigest_dagster.core.feeds_config import FeedsConfigError, display_url, load_feeds
 from podigest_dagster.partitions import daily_partitions
 from podigest_dagster.resources.ingest import IngestSettings
 from podigest_dagster.resources.warehouse import WarehouseResource
@@ -40,9 +42,8 @@ def episodes(
     for index, spec in enumerate(specs, start=1):
         etag, modified = validators.get(spec.url, (None, None))
         poll = poll_feed(spec.url, spec.name, etag, modified, **_feed_options(ingest))
-        with warehouse.get_connection() as conn:
-            store.record_poll(conn, poll, datetime.now(UTC))
-        context.log.info(f"feed {index}/{len(specs)} {spec.url}: {_poll_summary(poll)}")
+        poll = _record(warehouse, poll, etag, modified)
+        context.log.info(f"feed {index}/{len(specs)} {display_url(spec.url)}: {_poll_summary(poll)}")
         polls.append(poll)
     with warehouse.get_connection() as conn:
         in_partition = store.count_partition_episodes(conn, day)
@@ -75,6 +76,27 @@ def episode_audio(
             f"audio {index}/{len(pending)} {task.title!r}: {outcome[0]} {outcome[2] or ''}".rstrip()
         )
     return dg.MaterializeResult(metadata=_audio_metadata(counts, errors, len(tasks), len(fresh)))
+
+
+def _record(
+    warehouse: WarehouseResource, poll: FeedPoll, old_etag: str | None, old_modified: str | None
+) -> FeedPoll:
+    """Commit one feed's poll; if its entries cannot be stored, record the feed as failed and go on.
+
+    The failure keeps the old validators so the next poll fetches the body again.
+    """
+    try:
+        with warehouse.get_connection() as conn:
+            store.record_poll(conn, poll, datetime.now(UTC))
+        return poll
+    except duckdb.Error as exc:
+        reason = f"could not store entries: {' '.join(str(exc).split())[:300]}"
+        failed = replace(
+            poll, status="error", episodes=[], etag=old_etag, last_modified=old_modified, error=reason
+        )
+        with warehouse.get_connection() as conn:
+            store.record_poll(conn, failed, datetime.now(UTC))
+        return failed
 
 
 def _feed_options(ingest: IngestSettings) -> dict[str, Any]:
@@ -175,7 +197,9 @@ def _fresh_enclosures(
     for url in sorted(feed_urls):
         found = current_enclosures(url, **_feed_options(ingest))
         if not found:
-            context.log.warning(f"could not re-read {url}; using the enclosure URLs stored at the last poll")
+            context.log.warning(
+                f"could not re-read {display_url(url)}; using the enclosure URLs stored at the last poll"
+            )
         fresh.update(found)
     return fresh
 
@@ -202,7 +226,7 @@ def _poll_summary(poll: FeedPoll) -> str:
 def _episodes_metadata(polls: list[FeedPoll], in_partition: int) -> dict[str, Any]:
     statuses = Counter(p.status for p in polls)
     undated = sum(1 for p in polls for e in p.episodes if e.date_status != "ok")
-    failed = {p.feed_url: p.error or "error" for p in polls if p.status == "error"}
+    failed = {display_url(p.feed_url): p.error or "error" for p in polls if p.status == "error"}
     return {
         "feeds_ok": statuses["ok"],
         "feeds_not_modified": statuses["not_modified"],
@@ -219,7 +243,7 @@ def _feeds_table(polls: list[FeedPoll]) -> str:
     lines = ["| feed | status | HTTP | entries | error |", "|---|---|---|---|---|"]
     for p in polls:
         cells = [
-            p.name or p.title or p.feed_url,
+            p.name or p.title or display_url(p.feed_url),
             p.status,
             str(p.http_status or ""),
             str(len(p.episodes)),

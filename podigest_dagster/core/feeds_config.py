@@ -6,6 +6,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from xml.etree.ElementTree import ParseError
 
 import yaml
@@ -139,3 +140,12 @@ def _local(tag: str) -> str:
 
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
+
+
+def display_url(url: str) -> str:
+    """A feed URL fit for logs and run metadata: credentials and query tokens (private feeds) left out."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    suffix = "?…" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")) + suffix

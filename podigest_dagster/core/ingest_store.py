@@ -17,11 +17,14 @@ EPISODE_COLUMNS = (
     "enclosure_url", "enclosure_type", "enclosure_length", "duration_s", "link", "show_notes", "transcript_urls",
 )  # fmt: skip
 
-UPSERT_EPISODE = """
+UPSERT_BATCH_ROWS = 500
+INSERT_EPISODES = """
 INSERT INTO episodes (episode_id, feed_url, podcast, guid, title, published_at, partition_date, date_status,
                       enclosure_url, enclosure_type, enclosure_length, duration_s, link, show_notes,
                       transcript_urls, first_seen_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES """
+EPISODE_PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+ON_EPISODE_CONFLICT = """
 ON CONFLICT (episode_id) DO UPDATE SET
     feed_url = excluded.feed_url, podcast = excluded.podcast, guid = excluded.guid, title = excluded.title,
     published_at = excluded.published_at, partition_date = excluded.partition_date,
@@ -94,9 +97,19 @@ def record_poll(conn: duckdb.DuckDBPyConnection, poll: FeedPoll, polled_at: date
 
 
 def upsert_episodes(conn: duckdb.DuckDBPyConnection, records: list[EpisodeRecord], now: datetime) -> None:
-    """Insert new episodes, refresh known ones; first_seen_at is kept from the first poll."""
-    if records:
-        conn.executemany(UPSERT_EPISODE, [_episode_row(r, now) for r in records])
+    """Insert new episodes, refresh known ones; first_seen_at is kept from the first poll.
+
+    Rows go in multi-row statements (placeholders only): one statement per row costs ~9 ms in DuckDB,
+    which would hold the writer lock for seconds on a feed with a long back catalogue.
+    """
+    for start in range(0, len(records), UPSERT_BATCH_ROWS):
+        batch = records[start : start + UPSERT_BATCH_ROWS]
+        values = [value for record in batch for value in _episode_row(record, now)]
+        conn.execute(_upsert_episodes_sql(len(batch)), values)
+
+
+def _upsert_episodes_sql(rows: int) -> str:
+    return INSERT_EPISODES + ", ".join([EPISODE_PLACEHOLDERS] * rows) + ON_EPISODE_CONFLICT
 
 
 def _episode_row(record: EpisodeRecord, now: datetime) -> list[object]:

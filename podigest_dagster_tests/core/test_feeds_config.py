@@ -7,6 +7,7 @@ import pytest
 from podigest_dagster.core.feeds_config import (
     FeedsConfigError,
     FeedSpec,
+    display_url,
     load_feeds,
     merge_feeds,
     parse_opml,
@@ -101,3 +102,10 @@ def test_merge_keeps_existing_and_counts_only_new_urls():
     merged, added = merge_feeds(existing, new)
     assert merged == [FeedSpec("https://a.example/feed", "A"), FeedSpec("https://b.example/feed")]
     assert added == 1
+
+
+def test_display_url_leaves_out_credentials_and_tokens():
+    assert display_url("https://user:pw@feeds.example.com:8443/p/show.xml?auth=SECRET") == (
+        "https://feeds.example.com:8443/p/show.xml?…"
+    )
+    assert display_url("https://example.com/feed") == "https://example.com/feed"
