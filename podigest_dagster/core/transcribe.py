@@ -22,10 +22,7 @@ if TYPE_CHECKING:
 
 NO_SPEECH_THRESHOLD = 0.6
 LOGPROB_THRESHOLD = -1.0
-SILENCE_PHRASES = frozenset(
-    {"you", "thank you", "thanks", "thank you for watching", "thanks for watching", "bye", "please subscribe"}
-)
-SILENCE_PHRASE_NO_SPEECH = 0.5
+FILLER_MAX_WORDS = 3
 MIN_PHRASE_REPEATS = 3
 MAX_PHRASE_WORDS = 12
 CLIP_S = 30.0
@@ -65,17 +62,15 @@ def _norm(word: str) -> str:
 def is_silence_hallucination(
     seg: Segment, no_speech_threshold: float = NO_SPEECH_THRESHOLD, logprob_threshold: float = LOGPROB_THRESHOLD
 ) -> bool:
-    """Text the model made up over silence or noise.
+    """Text the model made up over silence, noise or music.
 
-    Whisper's own rule (it thought there was no speech and was unsure of its words), plus the stock
-    phrases it is known to produce over silence ("you", "thank you") when it leaned towards no speech.
+    The model leaned towards "no speech" and either was unsure of its words (Whisper's own rule) or
+    produced only a few of them (its stock fillers over silence: "you", "Thank you.").
     """
-    if seg.no_speech_prob is None or seg.avg_logprob is None:
+    if seg.no_speech_prob is None or seg.avg_logprob is None or seg.no_speech_prob <= no_speech_threshold:
         return False
-    if seg.no_speech_prob > no_speech_threshold and seg.avg_logprob < logprob_threshold:
-        return True
-    phrase = " ".join(_norm(w) for w in seg.text.split() if _norm(w))
-    return seg.no_speech_prob > SILENCE_PHRASE_NO_SPEECH and phrase in SILENCE_PHRASES
+    words = [w for w in seg.text.split() if _norm(w)]
+    return seg.avg_logprob < logprob_threshold or len(words) <= FILLER_MAX_WORDS
 
 
 def collapse_repeated_phrases(
@@ -115,10 +110,8 @@ def apply_guards(segments: list[Segment]) -> list[Segment]:
     kept: list[Segment] = []
     previous_key: list[str] | None = None
     for seg in segments:
-        if is_silence_hallucination(seg):
-            continue
         text = collapse_repeated_phrases(seg.text.strip())
-        if not has_words(text):
+        if not has_words(text) or is_silence_hallucination(replace(seg, text=text)):
             continue
         key = [_norm(w) for w in text.split()]
         if key == previous_key:
