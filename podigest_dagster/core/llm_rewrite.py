@@ -85,7 +85,9 @@ def parse_insight(reply: str | None) -> str:
     return text
 
 
-def _estimate_tokens(messages: list[dict[str, str]], max_output: int) -> int:
+def estimate_tokens(messages: list[dict[str, str]], max_output: int) -> int:
+    """Tokens a call may use at most (prompt at ~4 characters a token plus the output cap): checked
+    against the budget before calling."""
     return sum(len(m["content"]) for m in messages) // 4 + max_output
 
 
@@ -123,7 +125,7 @@ class InsightRewriter:
         messages = build_messages(evidence)
         reason = "no_attempt"
         for attempt in range(self.settings.retries + 1):
-            estimate = _estimate_tokens(messages, self.settings.max_output_tokens)
+            estimate = estimate_tokens(messages, self.settings.max_output_tokens)
             if self.tokens_used + estimate > self.settings.daily_token_budget:
                 return None, "llm_failed: token_budget_exhausted"
             try:
