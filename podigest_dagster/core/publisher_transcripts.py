@@ -31,7 +31,14 @@ _TYPE_FORMATS = {
     "text/html": "html",
     "application/xhtml+xml": "html",
 }
-_EXT_FORMATS = {".vtt": "vtt", ".srt": "srt", ".json": "json", ".txt": "text", ".html": "html", ".htm": "html"}
+_EXT_FORMATS = {
+    ".vtt": "vtt",
+    ".srt": "srt",
+    ".json": "json",
+    ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+}
 
 _TIMING = re.compile(
     r"^\s*((?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?)\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?)"
@@ -175,7 +182,9 @@ def parse_plain(text: str) -> list[Segment]:
 class _TextExtractor(HTMLParser):
     """Visible text of an HTML page, with block elements as paragraph breaks."""
 
-    BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article"})
+    BLOCKS = frozenset(
+        {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article"}
+    )
     HIDDEN = frozenset({"script", "style", "head", "template", "noscript"})
 
     def __init__(self) -> None:

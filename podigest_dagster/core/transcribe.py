@@ -60,7 +60,9 @@ def _norm(word: str) -> str:
 
 
 def is_silence_hallucination(
-    seg: Segment, no_speech_threshold: float = NO_SPEECH_THRESHOLD, logprob_threshold: float = LOGPROB_THRESHOLD
+    seg: Segment,
+    no_speech_threshold: float = NO_SPEECH_THRESHOLD,
+    logprob_threshold: float = LOGPROB_THRESHOLD,
 ) -> bool:
     """Text the model made up over silence, noise or music.
 
@@ -224,11 +226,14 @@ class Transcriber:
             step = int(CLIP_S * SAMPLE_RATE)
             total = len(chunk.samples)
             options["clip_timestamps"] = [
-                {"start": s / SAMPLE_RATE, "end": min(s + step, total) / SAMPLE_RATE} for s in range(0, total, step)
+                {"start": s / SAMPLE_RATE, "end": min(s + step, total) / SAMPLE_RATE}
+                for s in range(0, total, step)
             ]
         raw, info = self.pipeline().transcribe(chunk.samples, language=language, **options)
         segments = [
-            Segment(0, s.start + chunk.offset_s, s.end + chunk.offset_s, s.text, s.avg_logprob, s.no_speech_prob)
+            Segment(
+                0, s.start + chunk.offset_s, s.end + chunk.offset_s, s.text, s.avg_logprob, s.no_speech_prob
+            )
             for s in raw
         ]
         detected = info.language if info.duration_after_vad else None

@@ -67,12 +67,18 @@ def test_webvtt_cues_lose_markup_and_keep_timing():
 
 def test_srt_cues_are_parsed_with_comma_millis():
     segments = parse_transcript(SRT.encode("utf-8-sig"), "application/x-subrip", "https://x/t.srt")
-    assert texts(segments) == [(0, 1.0, 4.5, "Welcome to the show."), (1, 4.5, 9.25, "Sleep improves memory.")]
+    assert texts(segments) == [
+        (0, 1.0, 4.5, "Welcome to the show."),
+        (1, 4.5, 9.25, "Sleep improves memory."),
+    ]
 
 
 def test_podcast_namespace_json_words_are_merged_into_sentences():
     segments = parse_transcript(json.dumps(JSON).encode(), "application/json", "https://x/t.json")
-    assert texts(segments) == [(0, 0.5, 2.2, "Sleep improves memory."), (1, 3.0, 5.0, "Markets reward patience.")]
+    assert texts(segments) == [
+        (0, 0.5, 2.2, "Sleep improves memory."),
+        (1, 3.0, 5.0, "Markets reward patience."),
+    ]
 
 
 def test_plain_text_is_split_into_untimed_sentences():
@@ -112,7 +118,12 @@ def test_format_is_recognised_when_the_server_mislabels_it(body, content_type, u
 
 @pytest.mark.parametrize(
     "body, content_type",
-    [(b"", "text/vtt"), (b"WEBVTT\n\n", "text/vtt"), (b"{not json", "application/json"), (b"   ", "text/plain")],
+    [
+        (b"", "text/vtt"),
+        (b"WEBVTT\n\n", "text/vtt"),
+        (b"{not json", "application/json"),
+        (b"   ", "text/plain"),
+    ],
     ids=["empty", "vtt_without_cues", "bad_json", "blank_text"],
 )
 def test_a_transcript_without_text_is_an_error(body, content_type):
@@ -134,7 +145,9 @@ def test_choice_prefers_vtt_then_srt_then_json_then_text_then_html():
         picked.append(best["type"])
         offered.remove(best)
     assert picked == ["text/vtt", "application/x-subrip", "application/json", "text/plain", "text/html"]
-    assert choose_transcript([{"url": "https://x/t.srt", "type": ""}, {"type": "text/vtt"}])["url"].endswith(".srt")
+    assert choose_transcript([{"url": "https://x/t.srt", "type": ""}, {"type": "text/vtt"}])["url"].endswith(
+        ".srt"
+    )
     assert choose_transcript([]) is None
     assert choose_transcript(None) is None
 
@@ -144,7 +157,9 @@ def test_choice_prefers_vtt_then_srt_then_json_then_text_then_html():
     [("/ep1.vtt", VTT, "text/vtt"), ("/ep1.srt", SRT, "application/x-subrip")],
     ids=["vtt", "srt"],
 )
-def test_a_transcript_served_over_http_is_fetched_and_parsed(http_server, podigest_home, path, body, content_type):
+def test_a_transcript_served_over_http_is_fetched_and_parsed(
+    http_server, podigest_home, path, body, content_type
+):
     url = http_server.add(path, body, Content_Type=content_type)
     segments = fetch_transcript({"url": url, "type": content_type})
     assert [s.text for s in segments][-1] == "Sleep improves memory."

@@ -130,7 +130,9 @@ def test_unsure_text_where_the_model_heard_no_speech_is_dropped():
     assert not is_silence_hallucination(seg(words, no_speech=0.2, logprob=-1.4))
     assert is_silence_hallucination(seg("Thank you.", no_speech=0.7, logprob=-0.4))
     assert not is_silence_hallucination(seg("Thank you.", no_speech=0.1, logprob=-0.4))
-    assert not is_silence_hallucination(seg("A confident sentence of real words.", no_speech=0.7, logprob=-0.4))
+    assert not is_silence_hallucination(
+        seg("A confident sentence of real words.", no_speech=0.7, logprob=-0.4)
+    )
 
 
 def test_a_phrase_looped_three_times_or_more_is_kept_once():
