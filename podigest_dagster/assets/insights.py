@@ -3,8 +3,6 @@
 Each asset reads its inputs on a short read connection, computes with no connection open, then replaces
 its partition's rows in one short write transaction, so re-running a partition never duplicates rows."""
 
-from __future__ import annotations
-
 import json
 from collections import Counter, defaultdict
 from dataclasses import asdict
@@ -16,6 +14,7 @@ import numpy as np
 
 from podigest_dagster.core.candidates import Candidate, EpisodeTranscript, Segment, extract_candidates
 from podigest_dagster.core.clustering import Cluster, cluster_candidates
+from podigest_dagster.core.embedding import DIMENSIONS
 from podigest_dagster.core.ranking import RankingConfig, TopItem, eligible_clusters, rank_clusters
 from podigest_dagster.partitions import daily_partitions
 from podigest_dagster.resources.embedder import EmbedderResource
@@ -34,6 +33,10 @@ class InsightsConfig(dg.Config):
 
 
 # --- reading ---------------------------------------------------------------------------------------
+
+
+def _matrix(vectors: list[list[float]]) -> np.ndarray:
+    return np.array(vectors, dtype=np.float32).reshape(len(vectors), DIMENSIONS)
 
 
 def load_day_transcripts(conn: duckdb.DuckDBPyConnection, day: date) -> list[EpisodeTranscript]:
@@ -98,7 +101,7 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, day: date) -> tuple[list[Ca
         )
         for r in rows
     ]
-    vectors = np.array([r[15] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    vectors = _matrix([r[15] for r in rows])
     return candidates, vectors
 
 
@@ -132,7 +135,7 @@ def load_past_insight_embeddings(conn: duckdb.DuckDBPyConnection, day: date, loo
         "AND embedding IS NOT NULL",
         [day - timedelta(days=lookback_days), day],
     ).fetchall()
-    return np.array([r[0] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    return _matrix([r[0] for r in rows])
 
 
 # --- writing ---------------------------------------------------------------------------------------

@@ -292,10 +292,21 @@ CONNECTIVE = re.compile(
 )
 
 
+GENERIC_WORDS = STOPWORDS | frozenset(
+    "because which while since even still about just really after before every other more most less than into "
+    "only make makes made keep keeps kept take takes come comes need needs want said says time times year "
+    "years people person thing something anything everything nothing someone everyone their there where "
+    "these those would could should might must been being have having does doing done through without within "
+    "between against around under over across first last next same different another each both such very "
+    "actually probably maybe often always never usually good great better best bad worse worst whole part "
+    "point fact case example reason means mean lets help helps work works".split()
+)
+
+
 def content_words(text: str) -> set[str]:
     """Lower-cased content words of four letters or more, plural 's' dropped: what a sentence is about."""
     tokens = re.findall(r"[a-z]{4,}", text.lower())
-    return {t[:-1] if t.endswith("s") else t for t in tokens if t not in STOPWORDS and not NUMBER.fullmatch(t)}
+    return {t[:-1] if t.endswith("s") else t for t in tokens if t not in GENERIC_WORDS and not NUMBER.fullmatch(t)}
 
 
 def continues(previous: list[Sentence], following: Sentence) -> bool:
