@@ -21,9 +21,10 @@ if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
 NO_SPEECH_THRESHOLD = 0.6
-LOGPROB_THRESHOLD = -1.0
+LOGPROB_THRESHOLD = -0.5
 FILLER_MAX_WORDS = 3
 MIN_PHRASE_REPEATS = 3
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 MAX_PHRASE_WORDS = 12
 CLIP_S = 30.0
 
@@ -66,8 +67,9 @@ def is_silence_hallucination(
 ) -> bool:
     """Text the model made up over silence, noise or music.
 
-    The model leaned towards "no speech" and either was unsure of its words (Whisper's own rule) or
-    produced only a few of them (its stock fillers over silence: "you", "Thank you.").
+    The model leaned towards "no speech" and either was not fairly sure of its words (Whisper's own
+    rule, with a stricter log-probability than its -1.0) or produced only a few of them (its stock
+    fillers over silence and noise: "you", "Thank you.").
     """
     if seg.no_speech_prob is None or seg.avg_logprob is None or seg.no_speech_prob <= no_speech_threshold:
         return False
@@ -107,20 +109,55 @@ def has_words(text: str) -> bool:
     return any(_norm(w) for w in text.split())
 
 
-def apply_guards(segments: list[Segment]) -> list[Segment]:
-    """Drop silence hallucinations and empty text, collapse loops and verbatim repeats, renumber from 0."""
-    kept: list[Segment] = []
-    previous_key: list[str] | None = None
+def filter_hallucinations(segments: list[Segment]) -> list[Segment]:
+    """Collapse looped phrases inside each segment; drop empty text and text made up over silence."""
+    kept = []
     for seg in segments:
         text = collapse_repeated_phrases(seg.text.strip())
-        if not has_words(text) or is_silence_hallucination(replace(seg, text=text)):
-            continue
-        key = [_norm(w) for w in text.split()]
-        if key == previous_key:
-            continue
-        previous_key = key
-        kept.append(replace(seg, seq=len(kept), text=text))
+        if has_words(text) and not is_silence_hallucination(replace(seg, text=text)):
+            kept.append(replace(seg, text=text))
     return kept
+
+
+def drop_repeats(segments: list[Segment]) -> list[Segment]:
+    """Drop a segment that repeats the previous one word for word (another looping failure)."""
+    kept: list[Segment] = []
+    previous: list[str] | None = None
+    for seg in segments:
+        key = [_norm(w) for w in seg.text.split() if _norm(w)]
+        if key != previous:
+            kept.append(seg)
+        previous = key
+    return kept
+
+
+def renumber(segments: list[Segment]) -> list[Segment]:
+    return [replace(seg, seq=i) for i, seg in enumerate(segments)]
+
+
+def apply_guards(segments: list[Segment]) -> list[Segment]:
+    """All hallucination guards, then segments numbered from 0."""
+    return renumber(drop_repeats(filter_hallucinations(segments)))
+
+
+def split_sentences(segments: list[Segment]) -> list[Segment]:
+    """One segment per sentence; times interpolated by character position within the original segment.
+
+    The batched pipeline decodes ~30 s windows without timestamp tokens (timestamp mode drops text at
+    window ends), so sentence times are estimates within their window.
+    """
+    out = []
+    for seg in segments:
+        sentences = [x for x in _SENTENCE_END.split(seg.text.strip()) if x.strip()]
+        total = sum(len(x) for x in sentences) or 1
+        span = seg.end_s - seg.start_s
+        done = 0
+        for sentence in sentences:
+            start = seg.start_s + span * done / total
+            done += len(sentence)
+            end = seg.start_s + span * done / total
+            out.append(replace(seg, start_s=round(start, 2), end_s=round(end, 2), text=sentence.strip()))
+    return out
 
 
 def pick_device(device: str) -> str:
@@ -171,7 +208,7 @@ class Transcriber:
         compute_type: str | None = None,
         batch_size: int = 8,
         cpu_threads: int = 0,
-        beam_size: int = 1,
+        beam_size: int = 5,
         language: str | None = None,
         vad: bool = True,
         models_dir: Path | None = None,
@@ -217,7 +254,6 @@ class Transcriber:
             "batch_size": self.batch_size,
             "vad_filter": self.vad,
             "condition_on_previous_text": False,
-            "without_timestamps": False,
         }
 
     def _transcribe_chunk(self, chunk: AudioChunk, language: str | None) -> tuple[list[Segment], str | None]:
@@ -253,7 +289,12 @@ class Transcriber:
             language = language or detected
             del chunk
         elapsed = time.perf_counter() - started
-        return TranscriptResult(language, samples / SAMPLE_RATE, elapsed, apply_guards(segments))
+        return TranscriptResult(
+            language,
+            samples / SAMPLE_RATE,
+            elapsed,
+            renumber(drop_repeats(split_sentences(filter_hallucinations(segments)))),
+        )
 
 
 @lru_cache(maxsize=8)

