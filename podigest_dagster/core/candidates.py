@@ -25,6 +25,7 @@ MIN_WORDS = 10
 MAX_WORDS = 110
 MIN_SCORE = 0.3
 MAX_PER_EPISODE = 60
+MIN_SHARED_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -286,8 +287,8 @@ def build_boilerplate_index(
 # --- windows ---------------------------------------------------------------------------------------
 
 CONNECTIVE = re.compile(
-    r"^(?:because|so|which|and|but|however|also|instead|otherwise|then|for example|for instance|in fact|"
-    r"as a result|that means|this means|in other words|meaning|the reason|plus|still|yet)\b",
+    r"^(?:because|which|but|however|instead|otherwise|for example|for instance|in fact|"
+    r"as a result|that means|this means|in other words|meaning|the reason)\b",
     re.I,
 )
 
@@ -318,7 +319,7 @@ def continues(previous: list[Sentence], following: Sentence) -> bool:
     if starts_with_dangling_reference(head) or CONNECTIVE.match(head):
         return True
     before = set().union(*(content_words(s.text) for s in previous))
-    return len(before & content_words(following.text)) >= 2
+    return len(before & content_words(following.text)) >= MIN_SHARED_WORDS
 
 
 

@@ -5,7 +5,7 @@ from podigest_dagster.core.candidates import extract_candidates
 from podigest_dagster.core.clustering import cluster_candidates
 from podigest_dagster.core.embedding import Embedder
 from podigest_dagster.core.insight_pipeline import run_day
-from podigest_dagster.core.ranking import RankingConfig, rank_clusters
+from podigest_dagster.core.ranking import RankingConfig, lexical_overlap, rank_clusters, same_thing
 from podigest_dagster_tests.core.insight_day import INSIGHTS, day_episodes, episode
 
 PLANTED = {INSIGHTS[k] for k in INSIGHTS}
@@ -92,3 +92,25 @@ def test_two_items_about_the_same_thing_never_both_make_the_top(embedder):
     assert len(keys) == len(set(keys))
     sims = np.array([i.embedding for i in top]) @ np.array([i.embedding for i in top]).T
     assert (sims[np.triu_indices(len(top), 1)] <= 0.5).all()
+
+
+def test_paraphrases_garbled_by_speech_recognition_still_count_as_the_same_thing(embedder):
+    texts = [
+        "About a third of the fish caught at see spoils before it reaches a market, because the boats carry no ice.",
+        "Roughly one third of the catch is lost between the boat and the shop, often because fishermen have no cold storage.",
+        "Rent control keeps tenants in place for longer, which cuts the number of flats that come onto the market each year.",
+    ]
+    shows = [episode(f"g{i}", f"Show {i}", t) for i, t in enumerate(texts)]
+    kept = extract_candidates(shows).kept
+    clusters = cluster_candidates(kept, embedder.embed([c.text for c in kept]), merge_similarity=0.99)
+    by_show = {c.representative.podcast: c for c in clusters}
+    config = RankingConfig()
+    assert same_thing(by_show["Show 0"], by_show["Show 1"], config)
+    assert not same_thing(by_show["Show 0"], by_show["Show 2"], config)
+
+
+def test_word_overlap_survives_recognition_slips_in_word_endings_and_keeps_numbers():
+    a = "A huge share of food, about one third, spoils between the farm and the shop without cold storage."
+    b = "Around a third of the world's food is lost before the shop, because farmers lack refrigeration."
+    assert lexical_overlap(a, b) >= 0.3
+    assert lexical_overlap(a, "Rent control keeps tenants in their flats for longer than before.") == 0.0
