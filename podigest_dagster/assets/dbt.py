@@ -143,7 +143,6 @@ def dbt_resource() -> DbtCliResource:
     project=dbt_project,
     dagster_dbt_translator=translator,
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     name="podigest_dbt_assets",
 )
 def podigest_dbt_assets(
