@@ -47,7 +47,7 @@ def run_partition(partition_key: str, feeds_file: Path | None = None) -> None:
     from podigest_dagster.jobs import DAILY_JOB_NAME
 
     prepare_dbt_manifest()
-    job = defs.get_job_def(DAILY_JOB_NAME)
+    job = defs.resolve_job_def(DAILY_JOB_NAME)
     print(f"podigest: running {DAILY_JOB_NAME} for {partition_key} (feeds: {settings.feeds_file()})", flush=True)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(

@@ -37,10 +37,28 @@ def build_resources() -> dict[str, object]:
     }
 
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules(_modules),
-    asset_checks=dg.load_asset_checks_from_modules(_modules),
-    jobs=[daily_digest_job],
-    schedules=[daily_digest_schedule],
-    resources=build_resources(),
-)
+ONE_DAY_PER_RUN = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
+
+
+def _one_day_per_run(assets: list) -> list:
+    """Every asset works on one day per run (a backfill is one run per day), dbt included."""
+    return [
+        a.with_attributes(backfill_policy=ONE_DAY_PER_RUN)
+        if isinstance(a, dg.AssetsDefinition) and a.partitions_def is not None
+        else a
+        for a in assets
+    ]
+
+
+def build_definitions() -> dg.Definitions:
+    """Definitions bound to the environment as it is now (tests build their own after setting it)."""
+    return dg.Definitions(
+        assets=_one_day_per_run(dg.load_assets_from_modules(_modules)),
+        asset_checks=dg.load_asset_checks_from_modules(_modules),
+        jobs=[daily_digest_job],
+        schedules=[daily_digest_schedule],
+        resources=build_resources(),
+    )
+
+
+defs = build_definitions()
