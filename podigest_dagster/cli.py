@@ -29,6 +29,9 @@ def _ensure_dagster_home() -> Path:
     """Runs are recorded in a persistent instance: DAGSTER_HOME, or PODIGEST_HOME/dagster."""
     home = Path(os.environ.get("DAGSTER_HOME") or settings.podigest_home() / "dagster")
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("# Dagster instance for podigest: runs, events and schedules are stored in this folder.\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -174,7 +177,8 @@ def cmd_ui(args: argparse.Namespace) -> None:
 
     prepare_dbt_manifest()
     print(f"podigest: Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={home})", flush=True)
-    os.execvp("dagster", ["dagster", "dev", "-m", "podigest_dagster.definitions", "-p", str(args.port)])
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "podigest_dagster.definitions", "-p", str(args.port)]
+    os.execv(sys.executable, command)
 
 
 def build_parser() -> argparse.ArgumentParser:
