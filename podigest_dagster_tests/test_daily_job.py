@@ -74,7 +74,12 @@ def test_three_consecutive_partitions_each_digest_only_from_its_own_day(podigest
     job = defs.resolve_job_def(DAILY_JOB_NAME)
     with dg.instance_for_test() as instance:
         for day in DAYS:
-            assert job.execute_in_process(instance=instance, partition_key=day).success
+            result = job.execute_in_process(instance=instance, partition_key=day)
+            assert result.success
+            dbt_checks = [
+                e for e in result.get_asset_check_evaluations() if e.asset_key.path[0] in ("marts", "staging")
+            ]
+            assert len(dbt_checks) >= 10 and all(e.passed for e in dbt_checks)
 
     with duckdb.connect(str(warehouse_path()), read_only=True) as conn:
         for day in DAYS:
