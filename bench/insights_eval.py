@@ -80,6 +80,7 @@ class Score:
     expected: int = 0
     recalled: int = 0
     labels: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
 
     def add(self, other: Score) -> None:
         for name in ("items", "hits", "filler", "duplicates", "leaks", "unmatched", "expected", "recalled"):
@@ -218,6 +219,7 @@ def score_items(texts: list[str], scenario: Scenario, embedder: Embedder) -> Sco
             seen.add(ref.insight)
         score.labels.append(label)
     score.recalled = len(expected & seen & fresh)
+    score.missed = sorted(expected - seen)
     return score
 
 
@@ -270,6 +272,8 @@ def evaluate(split: str, verbose: bool) -> dict[str, dict[str, Score]]:
             if verbose:
                 for label, text in zip(score.labels, items, strict=True):
                     rows.append(f"    [{label}] {text}")
+                if score.missed:
+                    rows.append(f"    (missed: {', '.join(score.missed)})")
         if verbose:
             rows.append(f"    (previous day's digest: {len(history)} items)")
     header = (

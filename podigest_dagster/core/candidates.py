@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from podigest_dagster.core.scoring import NUMBER, STOPWORDS, insight_score
 from podigest_dagster.core.text import (
     clean_passage,
+    has_unresolved_reference,
     normalise_spaces,
     remove_fillers,
     sentence_spans,
-    starts_with_dangling_reference,
     strip_speaker_label,
     word_count,
 )
@@ -139,7 +139,9 @@ def _pattern(*alternatives: str) -> re.Pattern[str]:
 
 
 AD = _pattern(
-    r"\bbrought to you by\b", r"\bsponsor(?:ed|s|ship)?\b", r"\bpromo(?:tion(?:al)?)? code\b",
+    r"\bbrought to you by\b", r"\bsponsor(?:ed|s|ship)?\b", r"\w*ponsored by\b",
+    r"\b(?:show|episode|podcast) is (?:supported|presented|powered|made possible) by\b",
+    r"\bdelivered (?:right )?to your door\b", r"\bpromo(?:tion(?:al)?)? code\b",
     r"\b(?:use|enter|offer|discount|coupon) code\b", r"\bcode (?-i:[A-Z0-9]{3,})\b", r"\d+ ?(?:%|percent) off\b",
     r"\bfree trial\b", r"\b(?:visit|go to|head (?:over )?to|check out) \S+\s?(?:\.|dot) ?(?:com|org|net|io|co)\b",
     r"\b\w+(?:\.| dot )com ?/ ?\w+", r"\bfirst (?:month|order|box|week) (?:is )?free\b",
@@ -316,7 +318,7 @@ def continues(previous: list[Sentence], following: Sentence) -> bool:
     if is_question(previous[-1].text):
         return True
     head = strip_speaker_label(remove_fillers(following.text))
-    if starts_with_dangling_reference(head) or CONNECTIVE.match(head):
+    if has_unresolved_reference(head) or CONNECTIVE.match(head):
         return True
     before = set().union(*(content_words(s.text) for s in previous))
     return len(before & content_words(following.text)) >= MIN_SHARED_WORDS
@@ -333,7 +335,7 @@ def window_reason(window: list[Sentence], reasons: list[str | None]) -> str | No
         return "bare_question"
     if any(is_question(t) for t in texts[1:]):
         return "question_inside"
-    if starts_with_dangling_reference(texts[0]):
+    if has_unresolved_reference(texts[0]):
         return "dangling_reference"
     if any(not continues(window[:i], window[i]) for i in range(1, len(window))):
         return "unrelated_sentences"

@@ -108,6 +108,93 @@ def starts_with_dangling_reference(sentence: str) -> bool:
     return not (_EXPLETIVE_IT.match(head) or _EXISTENTIAL.match(head))
 
 
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|[,.;:!?]")
+_PLURAL_PRONOUNS = frozenset({"they", "them", "their", "theirs", "themselves"})
+_GROUP_NOUNS = frozenset(
+    "people everyone everybody children men women police staff public team family government company "
+    "couple crowd audience anyone someone nobody".split()
+)
+_NOT_PLURAL_ENDINGS = ("ss", "us", "is", "as", "'s", "’s")
+_NON_NOUNS = frozenset(
+    "this was has does goes makes takes gets says means is its his hers ours yours always perhaps unless "
+    "plus across thus less besides sometimes afterwards towards whereas".split()
+)
+_DEMONSTRATIVES = frozenset({"this", "these", "those"})
+DEMONSTRATIVE_REACH = 16
+_DEMONSTRATIVE_EXEMPT = frozenset(
+    "year years week weeks month months morning evening afternoon season decade century summer winter spring "
+    "autumn fall weekend days who which is are was were means one ones kind sort type".split()
+)
+_PREPOSITIONS = frozenset(
+    "of in on at for with from by about into to against like after before without through over under "
+    "beyond despite during toward towards via".split()
+)
+_COMPLEMENT_HEADS = frozenset(
+    "so such means mean meant shows show showed shown says say said think thought know knew believe argue "
+    "suggest suggests found find finds is was are were fact idea claim evidence sure clear true likely "
+    "realise realize notice prove proves report reports estimate expect hope given except now ensure "
+    "assume assumes note notes noticed than now".split()
+)
+_CLAUSE_BREAK = frozenset({",", ".", ";", ":", "!", "?", "and", "but", "or"})
+_FUNCTION_WORDS = frozenset(
+    "a an the and or but so if then of to in on at by for with from as is are was were be been it its this "
+    "that these those i you he she we they me him her us them my your our their his not no do does did have "
+    "has had just really very will would can could should may might must".split()
+)
+
+
+def _is_antecedent_for_they(token: str) -> bool:
+    low = token.lower()
+    if low in _GROUP_NOUNS:
+        return True
+    if low in _NON_NOUNS or low in _FUNCTION_WORDS or len(low) < 4:
+        return False
+    return low.endswith("s") and not low.endswith(_NOT_PLURAL_ENDINGS)
+
+
+def _stem(token: str) -> str:
+    low = token.lower().rstrip("'’")
+    return low[:-1] if low.endswith("s") and len(low) > 3 else low
+
+
+def _demonstrative_noun(tokens: list[str], i: int) -> str | None:
+    """The noun after a demonstrative 'this/these/those/that' at position i, or None when it is not one."""
+    low = tokens[i].lower()
+    if i + 1 >= len(tokens) or not tokens[i + 1][0].isalpha():
+        return None
+    noun = tokens[i + 1].lower()
+    if noun in _FUNCTION_WORDS or noun in _DEMONSTRATIVE_EXEMPT:
+        return None
+    if low in _DEMONSTRATIVES:
+        return noun
+    if low != "that" or i == 0:
+        return None
+    before = tokens[i - 1].lower()
+    after = tokens[i + 2].lower() if i + 2 < len(tokens) else "."
+    if before in _COMPLEMENT_HEADS or not (before in _PREPOSITIONS or after in _CLAUSE_BREAK):
+        return None
+    return noun
+
+
+def has_unresolved_reference(sentence: str) -> bool:
+    """True when a sentence leans on something said before it: it opens with a dangling pronoun, or it
+    uses 'they/their/them' with no plural noun before it, or 'that/this/these/those + noun' within its
+    first words with no earlier mention of the noun ('... cuts that waste', '... double their estimate').
+    Deep in a long sentence a demonstrative almost always points inside the sentence, so it is trusted."""
+    if starts_with_dangling_reference(sentence):
+        return True
+    tokens = _TOKEN.findall(strip_speaker_label(remove_fillers(sentence)))
+    for i, token in enumerate(tokens):
+        low = token.lower()
+        if low in _PLURAL_PRONOUNS and not any(_is_antecedent_for_they(t) for t in tokens[:i]):
+            return True
+        near_start = i < DEMONSTRATIVE_REACH
+        noun = _demonstrative_noun(tokens, i) if near_start and (low in _DEMONSTRATIVES or low == "that") else None
+        if noun and _stem(noun) not in {_stem(t) for t in tokens[:i]}:
+            return True
+    return False
+
+
 def repair_casing(sentence: str) -> str:
     """Capitalise the sentence start and the pronoun 'I'."""
     sentence = re.sub(r"\bi\b(?=(?:'[a-z]+)?\b)", "I", sentence)

@@ -44,6 +44,8 @@ def test_sponsor_reads_are_dropped():
         "Use code SAVINGS at checkout for twenty percent off your first order today.",
         "Head over to brightbank dot com slash podcast to start your free trial of the premium plan.",
         "Support for this podcast comes from Northwind, the accounting software for small firms.",
+        "This show is supported by Bright Home Solar, panels and batteries fitted in a single day.",
+        "The show is imponsored by Green Plate, the meal kit with fresh ingredients delivered to your door.",
     ):
         assert is_ad(ad), ad
         assert kept_texts(episode("e1", "Show", f"{ad} {CLAIM}")) == [CLAIM]
@@ -103,6 +105,17 @@ def test_a_dangling_reference_is_extended_back_to_its_referent_or_dropped():
     after_ad = f"Use code SAVE for ten percent off. {dangling}"
     assert kept_texts(episode("e1", "Show", after_ad)) == []
     assert reasons(episode("e1", "Show", after_ad))["dangling_reference"] >= 1
+
+
+def test_a_passage_leaning_on_that_noun_or_their_is_extended_back_to_the_sentence_it_needs():
+    referent = "A typical family throws away about a quarter of the food it buys every single week."
+    leaning = "Planning meals and shopping with a list cuts that waste, and it saves a family of four a hundred dollars."
+    texts = kept_texts(episode("e1", "Show", f"Welcome to the show. {referent} {leaning}"))
+    assert texts == [f"{referent} {leaning}"]
+    estimate = "When you count insurance, upkeep and parking, the real total is roughly double their estimate."
+    drivers = "Drivers routinely underestimate what a car costs them over a year of ownership."
+    assert kept_texts(episode("e2", "Show", f"Use code CAR for ten percent off. {estimate}")) == []
+    assert kept_texts(episode("e3", "Show", f"{drivers} {estimate}")) == [f"{drivers} {estimate}"]
 
 
 def test_a_shows_recurring_boilerplate_is_dropped_within_the_day_and_against_its_past():

@@ -2,6 +2,7 @@ from podigest_dagster.core.text import (
     clean_passage,
     clean_sentence,
     collapse_repeats,
+    has_unresolved_reference,
     remove_fillers,
     split_sentences,
     starts_with_dangling_reference,
@@ -51,3 +52,19 @@ def test_dangling_pronoun_starts_are_detected_but_expletive_it_is_not():
     assert not starts_with_dangling_reference("It turns out that heat pumps work in the cold.")
     assert not starts_with_dangling_reference("It is cheaper to rent than to buy in most cities.")
     assert not starts_with_dangling_reference("Batteries got ninety percent cheaper.")
+
+
+def test_a_demonstrative_or_they_without_a_referent_inside_the_sentence_is_unresolved():
+    assert has_unresolved_reference("Planning meals with a shopping list cuts that waste, and it saves money.")
+    assert has_unresolved_reference("Counting insurance and parking, the total is roughly double their estimate.")
+    assert has_unresolved_reference("Instead of burning gas, they pull warmth from the outside air.")
+    assert has_unresolved_reference("Prices rose this year because of these rules.")
+    assert not has_unresolved_reference("Drivers routinely underestimate what their car costs them.")
+    assert not has_unresolved_reference("A card that charges twenty percent interest costs more than most loans.")
+    assert not has_unresolved_reference("Studies show that people sleep less in cities.")
+    assert not has_unresolved_reference("This year the city planted trees on every street, and that shade helps.")
+    assert not has_unresolved_reference("A bad habit is hard to drop, but replacing that habit works better.")
+    assert not has_unresolved_reference(
+        "Small claims courts let people recover up to ten thousand dollars without a lawyer, which is why "
+        "landlords who keep deposits unfairly now lose most of those cases."
+    )
