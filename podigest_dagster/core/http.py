@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from podigest_dagster import settings
@@ -338,10 +338,14 @@ def _decode(body: bytes, encoding: str, max_bytes: int) -> bytes:
     return out
 
 
+URL_SAFE = "/%:@!$&'()*+,;=~?"
+
+
 def _target(url: str) -> str:
+    """The request target, with spaces, control and non-ASCII characters percent-encoded as browsers do."""
     parts = urlsplit(url)
-    path = parts.path or "/"
-    return f"{path}?{parts.query}" if parts.query else path
+    path = quote(parts.path or "/", safe=URL_SAFE)
+    return f"{path}?{quote(parts.query, safe=URL_SAFE)}" if parts.query else path
 
 
 def _strip_fragment(url: str) -> str:
