@@ -1,0 +1,102 @@
+"""One stage materialised in a child process that the crash tests SIGKILL.
+
+Run as `python -c "from podigest_dagster_tests.reliability.crash_child import main; main()" STAGE JSON`.
+A `stall_at` seam makes the child write a marker file and wait at one exact point of the real code,
+so the kill lands there; without it the child runs the stage unchanged and the test watches for a
+file or a row instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from podigest_dagster.partitions import daily_partitions
+from podigest_dagster.resources.warehouse import WarehouseResource
+
+
+def _stall(marker: str) -> None:
+    Path(marker).write_text(str(os.getpid()))
+    time.sleep(600)
+
+
+def _audio(args: dict) -> dg.ExecuteInProcessResult:
+    from podigest_dagster.assets.ingest import episode_audio
+    from podigest_dagster.resources.ingest import IngestSettings
+
+    ingest = IngestSettings(
+        feeds_file=args["feeds_file"], audio_dir=args["audio_dir"], retries=0, download_deadline_s=300
+    )
+    return dg.materialize(
+        [episode_audio, dg.AssetSpec("episodes", partitions_def=daily_partitions)],
+        selection=[episode_audio],
+        partition_key=args["day"],
+        resources={"warehouse": WarehouseResource(database=args["db"]), "ingest": ingest},
+    )
+
+
+def _transcripts(args: dict) -> dg.ExecuteInProcessResult:
+    from podigest_dagster.assets.transcribe import transcripts
+    from podigest_dagster.resources.transcriber import TranscriberResource
+
+    return dg.materialize(
+        [transcripts, dg.AssetSpec("episode_audio", partitions_def=daily_partitions)],
+        selection=[transcripts],
+        partition_key=args["day"],
+        resources={
+            "warehouse": WarehouseResource(database=args["db"]),
+            "transcriber": TranscriberResource(models_dir=args["models_dir"]),
+        },
+    )
+
+
+def _digest(args: dict) -> dg.ExecuteInProcessResult:
+    from podigest_dagster.assets.digest import daily_digest
+    from podigest_dagster.core import digest_store
+
+    if args.get("stall_at") == "transaction":
+        digest_store._sources_json = lambda item: _stall(args["marker"])
+    if args.get("stall_at") == "html_file":
+        real_replace = os.replace
+
+        def replace(src, dst, *rest, **kw):
+            if str(dst).endswith(f"{args['day']}.html"):
+                _stall(args["marker"])
+            return real_replace(src, dst, *rest, **kw)
+
+        os.replace = replace
+    return dg.materialize(
+        [daily_digest, dg.AssetSpec("top_insights", partitions_def=daily_partitions)],
+        selection=[daily_digest],
+        partition_key=args["day"],
+        resources={"warehouse": WarehouseResource(database=args["db"])},
+    )
+
+
+def _delivery(args: dict) -> dg.ExecuteInProcessResult:
+    from podigest_dagster.assets.digest import daily_digest, digest_delivery
+    from podigest_dagster.resources.mailer import MailerResource
+
+    return dg.materialize(
+        [daily_digest, digest_delivery],
+        selection=[digest_delivery],
+        partition_key=args["day"],
+        resources={
+            "warehouse": WarehouseResource(database=args["db"]),
+            "mailer": MailerResource(**args["mailer"]),
+        },
+    )
+
+
+STAGES = {"audio": _audio, "transcripts": _transcripts, "digest": _digest, "delivery": _delivery}
+
+
+def main() -> None:
+    stage, args = sys.argv[1], json.loads(sys.argv[2])
+    result = STAGES[stage](args)
+    sys.exit(0 if result.success else 1)
