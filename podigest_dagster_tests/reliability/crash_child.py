@@ -1,4 +1,4 @@
-"""One stage materialised in a child process that the crash tests SIGKILL.
+"""One stage materialised in a child process: the crash tests SIGKILL it, the concurrency tests run several.
 
 Run as `python -c "from podigest_dagster_tests.reliability.crash_child import main; main()" STAGE JSON`.
 A `stall_at` seam makes the child write a marker file and wait at one exact point of the real code,
@@ -93,7 +93,31 @@ def _delivery(args: dict) -> dg.ExecuteInProcessResult:
     )
 
 
-STAGES = {"audio": _audio, "transcripts": _transcripts, "digest": _digest, "delivery": _delivery}
+def _chain(args: dict) -> dg.ExecuteInProcessResult:
+    """Ingest then transcripts for one partition (publisher transcripts: no Whisper needed)."""
+    from podigest_dagster.assets.ingest import episode_audio, episodes
+    from podigest_dagster.assets.transcribe import transcripts
+    from podigest_dagster.resources.ingest import IngestSettings
+    from podigest_dagster.resources.transcriber import TranscriberResource
+
+    return dg.materialize(
+        [episodes, episode_audio, transcripts],
+        partition_key=args["day"],
+        resources={
+            "warehouse": WarehouseResource(database=args["db"]),
+            "ingest": IngestSettings(feeds_file=args["feeds_file"], audio_dir=args["audio_dir"], retries=1),
+            "transcriber": TranscriberResource(models_dir=args["models_dir"]),
+        },
+    )
+
+
+STAGES = {
+    "chain": _chain,
+    "audio": _audio,
+    "transcripts": _transcripts,
+    "digest": _digest,
+    "delivery": _delivery,
+}
 
 
 def main() -> None:
