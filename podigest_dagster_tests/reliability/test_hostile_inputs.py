@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -134,6 +135,10 @@ def test_a_100_mb_feed_is_cut_at_the_cap_without_being_held_in_memory(http_serve
         tracemalloc.stop()
     assert fetched.status == "error" and f"size cap of {cap} bytes" in (fetched.error or "")
     assert peak < 2 * cap
+    give_up = time.monotonic() + 10
+    while not sent and time.monotonic() < give_up:
+        time.sleep(0.05)
+    assert sent and sent[0] < 50 * MB
     declared = http_server.add("/declared.xml", b"", Content_Type="text/xml", Content_Length=str(100 * MB))
     refused = fetch_feed(declared, allow_private=True, max_bytes=cap)
     assert refused.status == "error" and f"{100 * MB} bytes is over the size cap" in (refused.error or "")
