@@ -118,8 +118,17 @@ def write_atomic(path: Path, text: str) -> Path:
     return path
 
 
+def remove_stale_temp_files(folder: Path, date: str) -> int:
+    """Delete the temp files a killed write of this day's files left behind (never taken as final)."""
+    stale = list(folder.glob(f".{date}.*.tmp")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
 def write_digest_files(folder: Path, date: str, rendered: Renderings) -> dict[str, Path]:
     """D.md, D.html, D.txt and D.json under `folder`, each written atomically."""
+    remove_stale_temp_files(folder, date)
     return {
         suffix: write_atomic(folder / f"{date}.{suffix}", getattr(rendered, attr))
         for suffix, attr in FILE_SUFFIXES.items()

@@ -438,7 +438,10 @@ def poll_feed(
             fetched.last_modified,
             error=fetched.error,
         )
-    parsed = parse_feed(fetched.body, url, name, base_url=fetched.final_url)
+    try:
+        parsed = parse_feed(fetched.body, url, name, base_url=fetched.final_url)
+    except Exception as exc:  # noqa: BLE001 - one feed's unforeseen content must not stop the others
+        parsed = ParsedFeed(None, [], f"feed could not be read: {type(exc).__name__}: {exc}")
     if parsed.error:
         return FeedPoll(
             url, name, "error", fetched.http_status, etag, last_modified, parsed.title, error=parsed.error

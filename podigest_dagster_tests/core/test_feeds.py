@@ -286,3 +286,16 @@ def test_fetch_retries_transient_errors(http_server):
     url = http_server.add_handler("/flaky.xml", flaky)
     assert fetch_feed(url, allow_private=True, retries=2, backoff_s=0.01).status == "ok"
     assert len(calls) == 2
+
+
+def test_a_feed_that_breaks_the_parser_unexpectedly_is_an_error_not_a_crash(http_server, monkeypatch):
+    from podigest_dagster.core import feeds
+
+    def explode(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(feeds, "parse_feed", explode)
+    url = http_server.add("/odd.xml", "<rss version='2.0'><channel><title>x</title></channel></rss>",
+                          Content_Type="application/rss+xml")
+    poll = feeds.poll_feed(url, "Odd", None, None, allow_private=True)
+    assert poll.status == "error" and "RecursionError" in poll.error
