@@ -13,7 +13,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element, ParseError
@@ -23,6 +22,7 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from podigest_dagster.core import http
+from podigest_dagster.core.html_text import html_to_text
 from podigest_dagster.core.http import FetchError
 
 MAX_FEED_BYTES = 20_000_000
@@ -317,43 +317,6 @@ def _plain(detail: Any, limit: int) -> str | None:
     if "html" in str(detail.get("type") or ""):
         value = html_to_text(value)
     return value.strip()[:limit] or None
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment, dropping scripts and styles, keeping paragraph breaks."""
-
-    BLOCKS = frozenset({"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr"})
-    HIDDEN = frozenset({"script", "style", "template"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.HIDDEN:
-            self.hidden += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-
-def html_to_text(fragment: str) -> str:
-    """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace tidied."""
-    extractor = _TextExtractor()
-    extractor.feed(fragment)
-    extractor.close()
-    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _transcripts_by_entry(

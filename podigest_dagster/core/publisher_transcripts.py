@@ -9,10 +9,10 @@ from __future__ import annotations
 import html
 import json
 import re
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from podigest_dagster.core import http
+from podigest_dagster.core.html_text import html_to_text
 from podigest_dagster.core.transcribe import Segment
 
 MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
@@ -177,43 +177,6 @@ def split_sentences(text: str) -> list[str]:
 def parse_plain(text: str) -> list[Segment]:
     """Plain text: one segment per sentence, all at time 0 (the publisher gave no timing)."""
     return [Segment(i, 0.0, 0.0, s) for i, s in enumerate(split_sentences(text))]
-
-
-class _TextExtractor(HTMLParser):
-    """Visible text of an HTML page, with block elements as paragraph breaks."""
-
-    BLOCKS = frozenset(
-        {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article"}
-    )
-    HIDDEN = frozenset({"script", "style", "head", "template", "noscript"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in self.HIDDEN:
-            self._hidden += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN:
-            self._hidden = max(0, self._hidden - 1)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str) -> str:
-    parser = _TextExtractor()
-    parser.feed(markup)
-    parser.close()
-    return "".join(parser.parts)
 
 
 def parse_transcript(body: bytes, content_type: str | None, url: str) -> list[Segment]:

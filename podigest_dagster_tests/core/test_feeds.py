@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from podigest_dagster.core.feeds import fetch_feed, html_to_text, parse_duration, parse_feed
+from podigest_dagster.core.feeds import fetch_feed, parse_duration, parse_feed
+from podigest_dagster.core.html_text import html_to_text
 from podigest_dagster_tests.support.http_server import trickle
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
