@@ -239,12 +239,12 @@ def pipeline_top(
     """Run the previous day then the evaluated day through the insight pipeline; return both days' top texts."""
     before = day_transcripts(scenario.previous, scenario.shows, transcriber)
     history = run_day(before, None, None, embedder, top_n=TOP_N)
-    past = np.array([item.embedding for item in history.top], dtype=np.float32).reshape(len(history.top), -1)
+    past, sent_texts = history.sent_evidence()
     past_texts: dict[str, list[str]] = {}
     for transcript in before:
         past_texts.setdefault(transcript.feed_url, []).append(" ".join(s.text for s in transcript.segments))
     today = day_transcripts(scenario.day, scenario.shows, transcriber)
-    result = run_day(today, past, past_texts, embedder, top_n=TOP_N)
+    result = run_day(today, past, past_texts, embedder, top_n=TOP_N, past_insight_texts=sent_texts)
     return [item.insight for item in result.top], [item.insight for item in history.top]
 
 

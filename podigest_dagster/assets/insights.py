@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 
 from podigest_dagster.core.candidates import Candidate, EpisodeTranscript, Segment, extract_candidates
-from podigest_dagster.core.clustering import Cluster, cluster_candidates
+from podigest_dagster.core.clustering import Cluster, cluster_candidates, embed_sentences
 from podigest_dagster.core.embedding import DIMENSIONS
 from podigest_dagster.core.ranking import RankingConfig, TopItem, eligible_clusters, rank_clusters
 from podigest_dagster.partitions import daily_partitions
@@ -50,12 +50,12 @@ def load_day_transcripts(conn: duckdb.DuckDBPyConnection, day: date) -> list[Epi
     ).fetchall()
     segments: dict[str, list[Segment]] = defaultdict(list)
     rows = conn.execute(
-        "SELECT s.episode_id, s.seq, s.start_s, s.end_s, s.text FROM transcript_segments s "
+        "SELECT s.episode_id, s.seq, s.start_s, s.end_s, s.text, s.avg_logprob FROM transcript_segments s "
         "JOIN episodes e ON e.episode_id = s.episode_id WHERE e.partition_date = ? ORDER BY s.episode_id, s.seq",
         [day],
     ).fetchall()
-    for episode_id, seq, start_s, end_s, text in rows:
-        segments[episode_id].append(Segment(seq, start_s, end_s, text))
+    for episode_id, seq, start_s, end_s, text, avg_logprob in rows:
+        segments[episode_id].append(Segment(seq, start_s, end_s, text, avg_logprob))
     return [
         EpisodeTranscript(eid, podcast, title, feed, segments[eid], link, enclosure)
         for eid, podcast, title, feed, link, enclosure in episodes
@@ -105,6 +105,15 @@ def load_candidates(conn: duckdb.DuckDBPyConnection, day: date) -> tuple[list[Ca
     return candidates, vectors
 
 
+def attach_sentence_vectors(clusters: list[Cluster], embedder: EmbedderResource) -> list[Cluster]:
+    """Give each cluster its members' sentence embeddings, so ideas are compared sentence by sentence too."""
+    members = [m for c in clusters for m in c.members]
+    vectors = iter(embed_sentences(members, embedder.embed))
+    for cluster in clusters:
+        cluster.sentence_vectors = [next(vectors) for _ in cluster.members]
+    return clusters
+
+
 def load_clusters(conn: duckdb.DuckDBPyConnection, day: date) -> list[Cluster]:
     """The partition's stored clusters, rebuilt with their members, embeddings and representatives."""
     candidates, vectors = load_candidates(conn, day)
@@ -130,12 +139,27 @@ def load_clusters(conn: duckdb.DuckDBPyConnection, day: date) -> list[Cluster]:
 
 def load_past_insight_embeddings(conn: duckdb.DuckDBPyConnection, day: date, lookback_days: int) -> np.ndarray:
     """Embeddings of the items sent in the previous `lookback_days` days, for novelty."""
+    return load_past_sent(conn, day, lookback_days)[0]
+
+
+def load_past_sent(
+    conn: duckdb.DuckDBPyConnection, day: date, lookback_days: int
+) -> tuple[np.ndarray, list[str]]:
+    """What the previous `lookback_days` days sent: each item and every member of its cluster, as aligned
+    embeddings and texts, so a retelling that Whisper garbled differently is still known as a repeat."""
+    window = [day - timedelta(days=lookback_days), day]
     rows = conn.execute(
-        "SELECT embedding FROM top_insights WHERE partition_date >= ? AND partition_date < ? "
-        "AND embedding IS NOT NULL",
-        [day - timedelta(days=lookback_days), day],
+        "SELECT embedding, insight FROM top_insights WHERE partition_date >= ? AND partition_date < ? "
+        "AND embedding IS NOT NULL "
+        "UNION ALL "
+        "SELECT m.embedding, k.text FROM top_insights t "
+        "JOIN insight_clusters c ON c.partition_date = t.partition_date AND c.cluster_id = t.cluster_id "
+        "JOIN insight_candidates k ON k.candidate_id = c.candidate_id "
+        "JOIN insight_embeddings m ON m.candidate_id = c.candidate_id "
+        "WHERE t.partition_date >= ? AND t.partition_date < ?",
+        [*window, *window],
     ).fetchall()
-    return _matrix([r[0] for r in rows])
+    return _matrix([r[0] for r in rows]), [r[1] for r in rows]
 
 
 # --- writing ---------------------------------------------------------------------------------------
@@ -328,13 +352,16 @@ def insight_embeddings(
     deps=[insight_embeddings],
     kinds={"duckdb", "python"},
 )
-def insight_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def insight_clusters(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbedderResource
+) -> dg.MaterializeResult:
     """The day's candidates grouped into ideas across episodes and podcasts, each with its support
-    (distinct podcasts) and best representative."""
+    (distinct podcasts) and best representative; paraphrases match on their best sentence and key words."""
     day = date.fromisoformat(context.partition_key)
     with warehouse.read_connection() as conn:
         candidates, vectors = load_candidates(conn, day)
-    clusters = cluster_candidates(candidates, vectors)
+    sentence_vectors = embed_sentences(candidates, embedder.embed)
+    clusters = cluster_candidates(candidates, vectors, sentence_vectors=sentence_vectors)
     with warehouse.get_connection() as conn:
         replace_clusters(conn, day, clusters)
     supports = Counter(c.support for c in clusters)
@@ -356,7 +383,11 @@ def insight_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     kinds={"duckdb", "python"},
 )
 def top_insights(
-    context: dg.AssetExecutionContext, config: InsightsConfig, warehouse: WarehouseResource, llm: LLMResource
+    context: dg.AssetExecutionContext,
+    config: InsightsConfig,
+    warehouse: WarehouseResource,
+    llm: LLMResource,
+    embedder: EmbedderResource,
 ) -> dg.MaterializeResult:
     """The day's top insights: ranked by support, insightfulness and novelty against recent digests,
     diverse, never padded; optionally rewritten by the LLM, with the extract kept on any failure."""
@@ -364,9 +395,10 @@ def top_insights(
     ranking = RankingConfig(top_n=config.top_n)
     with warehouse.read_connection() as conn:
         clusters = load_clusters(conn, day)
-        past = load_past_insight_embeddings(conn, day, config.lookback_days)
-    _, excluded = eligible_clusters(clusters, past, ranking)
-    items = rank_clusters(clusters, past, ranking)
+        past, past_texts = load_past_sent(conn, day, config.lookback_days)
+    attach_sentence_vectors(clusters, embedder)
+    _, excluded = eligible_clusters(clusters, past, ranking, past_texts)
+    items = rank_clusters(clusters, past, ranking, past_texts)
     rewriter = llm.rewriter()
     rewriter.rewrite_items(items)
     with warehouse.get_connection() as conn:

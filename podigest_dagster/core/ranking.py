@@ -6,9 +6,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from podigest_dagster.core.candidates import Candidate, content_words
-from podigest_dagster.core.clustering import Cluster
-from podigest_dagster.core.scoring import NUMBER
+from podigest_dagster.core.candidates import Candidate
+from podigest_dagster.core.clustering import (
+    LEXICAL_WEIGHT,
+    MERGE_SIMILARITY,
+    Cluster,
+    lexical_matrix,
+    lexical_overlap,
+    meaning_similarity,
+)
 
 
 @dataclass(frozen=True)
@@ -19,10 +25,12 @@ class RankingConfig:
     window is not sent again; 0.5 rather than 0.8 because Whisper's slips pull paraphrases of one idea down
     to 0.5-0.6. `diversity_similarity` / `hybrid_similarity`: two ideas never share a digest when their
     cosine, or cosine + `lexical_weight` x word overlap, passes the bar (dev days: duplicates >= 0.50,
-    distinct ideas <= 0.43 on the hybrid)."""
+    distinct ideas <= 0.43 on the hybrid). `repeat_hybrid`: when the texts sent before (and their clusters'
+    members) are known, a cluster is also a repeat when cosine + `repeat_lexical_weight` x shared key words
+    passes the bar the clustering uses to call two passages one idea: a garbled retelling keeps its words."""
 
     top_n: int = 5
-    min_insight: float = 0.45
+    min_insight: float = 0.42
     repeat_similarity: float = 0.5
     diversity_similarity: float = 0.5
     lexical_weight: float = 0.5
@@ -31,6 +39,8 @@ class RankingConfig:
     weight_support: float = 0.35
     weight_novelty: float = 0.15
     mmr_penalty: float = 0.3
+    repeat_hybrid: float = MERGE_SIMILARITY
+    repeat_lexical_weight: float = LEXICAL_WEIGHT
 
 
 @dataclass
@@ -88,15 +98,34 @@ def past_similarity(cluster: Cluster, past_embeddings: np.ndarray) -> float:
     return float(np.max(cluster.embeddings @ np.asarray(past_embeddings, dtype=np.float32).T))
 
 
+def past_hybrid_similarity(
+    cluster: Cluster, past_embeddings: np.ndarray, past_texts: list[str], lexical_weight: float
+) -> float:
+    """Highest cosine + `lexical_weight` x shared key words between any member and any text sent before."""
+    if past_embeddings is None or len(past_embeddings) == 0 or len(past_texts) != len(past_embeddings):
+        return 0.0
+    cosine = cluster.embeddings @ np.asarray(past_embeddings, dtype=np.float32).T
+    texts = [m.text for m in cluster.members]
+    lexical = lexical_matrix(texts + list(past_texts))[: len(texts), len(texts) :]
+    return float(np.max(cosine + lexical_weight * lexical))
+
+
+def is_repeat(
+    cluster: Cluster, past_embeddings: np.ndarray, past_texts: list[str] | None, config: RankingConfig
+) -> tuple[bool, float]:
+    """Whether a cluster retells something already sent, and its closest cosine to what was sent."""
+    seen = past_similarity(cluster, past_embeddings)
+    if seen > config.repeat_similarity:
+        return True, seen
+    if past_texts is None:
+        return False, seen
+    hybrid = past_hybrid_similarity(cluster, past_embeddings, past_texts, config.repeat_lexical_weight)
+    return hybrid > config.repeat_hybrid, seen
+
+
 def cluster_similarity(a: Cluster, b: Cluster) -> float:
-    """How close two ideas are: the strongest similarity between any of their members."""
-    return float(np.max(a.embeddings @ b.embeddings.T))
-
-
-def lexical_overlap(a: str, b: str) -> float:
-    """Share of content-word stems (first four letters, robust to ASR slips) two texts have in common."""
-    sa, sb = ({w[:4] for w in content_words(t)} | {n.lower() for n in NUMBER.findall(t)} for t in (a, b))
-    return len(sa & sb) / min(len(sa), len(sb)) if sa and sb else 0.0
+    """How close two ideas are: the strongest similarity between any of their members (or their sentences)."""
+    return meaning_similarity(a, b)
 
 
 def same_thing(a: Cluster, b: Cluster, config: RankingConfig) -> bool:
@@ -120,16 +149,22 @@ def base_score(cluster: Cluster, novelty: float, config: RankingConfig) -> float
 
 
 def eligible_clusters(
-    clusters: list[Cluster], past_embeddings: np.ndarray, config: RankingConfig
+    clusters: list[Cluster],
+    past_embeddings: np.ndarray,
+    config: RankingConfig,
+    past_texts: list[str] | None = None,
 ) -> tuple[list[tuple[Cluster, float, float]], dict[str, int]]:
-    """Clusters good enough to send and not already sent: (cluster, base score, novelty), plus exclusions."""
+    """Clusters good enough to send and not already sent: (cluster, base score, novelty), plus exclusions.
+
+    `past_embeddings` (with `past_texts` aligned, when known) are the items sent before and the members of
+    their clusters, so a retelling that Whisper garbled differently is still recognised."""
     kept, excluded = [], {"below_min_insight": 0, "repeats_past_digest": 0}
     for cluster in clusters:
         if cluster.representative.score < config.min_insight:
             excluded["below_min_insight"] += 1
             continue
-        seen = past_similarity(cluster, past_embeddings)
-        if seen > config.repeat_similarity:
+        repeat, seen = is_repeat(cluster, past_embeddings, past_texts, config)
+        if repeat:
             excluded["repeats_past_digest"] += 1
             continue
         novelty = min(max(1.0 - seen, 0.0), 1.0)
@@ -159,12 +194,15 @@ def select_diverse(
 
 
 def rank_clusters(
-    clusters: list[Cluster], past_embeddings: np.ndarray | None = None, config: RankingConfig | None = None
+    clusters: list[Cluster],
+    past_embeddings: np.ndarray | None = None,
+    config: RankingConfig | None = None,
+    past_texts: list[str] | None = None,
 ) -> list[TopItem]:
     """The day's top items (at most `top_n`, never padded below the insight floor), ranked 1..n."""
     config = config or RankingConfig()
     past = past_embeddings if past_embeddings is not None else np.zeros((0, 384), dtype=np.float32)
-    scored, _ = eligible_clusters(clusters, past, config)
+    scored, _ = eligible_clusters(clusters, past, config, past_texts)
     items = []
     for rank, (cluster, score, novelty) in enumerate(select_diverse(scored, config), start=1):
         rep = cluster.representative

@@ -29,6 +29,12 @@ UNIT = re.compile(
     r"times (?:more|less|as|faster|slower|cheaper)|per (?:year|day|month|hour|person|capita))\b",
     _FLAGS,
 )
+EFFECT = re.compile(
+    r"\b(?:harms?|hurts?|raises?|increases?|reduces?|lowers?|cuts?|protects?|improves?|damages?|boosts?|"
+    r"slows?|speeds? up|saves?|shrinks?|triggers?|weakens?|strengthens?|push(?:es)? up|drives? (?:up|down)|"
+    r"fragments?|disrupts?|extends?|shortens?|doubles|halves|outlasts?)\b",
+    _FLAGS,
+)
 COMPARATIVE = re.compile(
     r"\b(?:\w+er than|more|less|fewer|most|least|better|worse|twice as|as \w+ as|outperform\w*|"
     r"cheaper|faster|slower|higher|lower|bigger|smaller|larger|compared (?:to|with)|versus|vs)\b",
@@ -70,6 +76,7 @@ STOPWORDS = frozenset(
 )
 
 GOOD_LENGTH = (15, 70)
+NO_SUBSTANCE_PENALTY = 0.06
 
 
 def _named_entities(sentences: list[str]) -> int:
@@ -100,6 +107,7 @@ def extract_features(text: str) -> dict[str, float]:
         "units": float(len(UNIT.findall(clean))),
         "entities": float(_named_entities(sentences)),
         "comparative": float(len(COMPARATIVE.findall(clean))),
+        "effect": float(len(EFFECT.findall(clean))),
         "general": float(len(GENERAL.findall(clean))),
         "anecdote": float(len(ANECDOTE.findall(clean))),
         "hedge": float(len(HEDGE.findall(clean))),
@@ -124,11 +132,16 @@ def _length_term(n_words: float) -> float:
 
 
 def score_features(f: dict[str, float]) -> float:
-    """Combine features into insightfulness in [0, 1] with fixed, documented weights."""
-    substance = f["causal"] > 0 or f["numbers"] > 0 or f["comparative"] > 0
+    """Combine features into insightfulness in [0, 1] with fixed, documented weights.
+
+    A passage with no reason, number, comparison or stated effect is no claim a reader can use: it loses
+    NO_SUBSTANCE_PENALTY; units count only next to a number ('this week' is not a measurement)."""
+    substance = f["causal"] > 0 or f["numbers"] > 0 or f["comparative"] > 0 or f.get("effect", 0) > 0
     score = 0.3
     score += min(f["causal"], 2) * 0.1
-    score += min(f["numbers"], 2) * 0.06 + min(f["units"], 2) * 0.03
+    score += min(f["numbers"], 2) * 0.06 + (min(f["units"], 2) * 0.03 if f["numbers"] else 0.0)
+    score += min(f.get("effect", 0), 2) * 0.05
+    score -= 0.0 if substance else NO_SUBSTANCE_PENALTY
     score += min(f["entities"], 3) * 0.025
     score += min(f["comparative"], 2) * 0.04
     score += min(f["general"], 2) * 0.04

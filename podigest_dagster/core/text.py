@@ -176,6 +176,15 @@ def _demonstrative_noun(tokens: list[str], i: int) -> str | None:
     return noun
 
 
+def lacks_plural_antecedent(text: str) -> bool:
+    """True when 'they/their/them' appears with no plural noun anywhere before it in the text."""
+    tokens = _TOKEN.findall(strip_speaker_label(remove_fillers(text)))
+    return any(
+        t.lower() in _PLURAL_PRONOUNS and not any(_is_antecedent_for_they(x) for x in tokens[:i])
+        for i, t in enumerate(tokens)
+    )
+
+
 def has_unresolved_reference(sentence: str) -> bool:
     """True when a sentence leans on something said before it: it opens with a dangling pronoun, or it
     uses 'they/their/them' with no plural noun before it, or 'that/this/these/those + noun' within its
@@ -184,11 +193,13 @@ def has_unresolved_reference(sentence: str) -> bool:
     if starts_with_dangling_reference(sentence):
         return True
     tokens = _TOKEN.findall(strip_speaker_label(remove_fillers(sentence)))
+    position = 0
+    if lacks_plural_antecedent(sentence):
+        return True
     for i, token in enumerate(tokens):
         low = token.lower()
-        if low in _PLURAL_PRONOUNS and not any(_is_antecedent_for_they(t) for t in tokens[:i]):
-            return True
-        near_start = i < DEMONSTRATIVE_REACH
+        position += token[0].isalpha()
+        near_start = position <= DEMONSTRATIVE_REACH
         noun = _demonstrative_noun(tokens, i) if near_start and (low in _DEMONSTRATIVES or low == "that") else None
         if noun and _stem(noun) not in {_stem(t) for t in tokens[:i]}:
             return True
@@ -275,3 +286,26 @@ def clean_passage(sentences: list[str]) -> str:
     """Join cleaned sentences into one self-contained passage."""
     cleaned = [clean_sentence(x, opening=i == 0) for i, x in enumerate(sentences)]
     return " ".join(c for c in cleaned if c)
+
+
+_SUFFIXES = ("ings", "ing", "ers", "er", "ies", "es", "ed", "ly", "s", "ness", "ment", "ation", "ion")
+_PREFIXES = ("under", "over", "out", "re", "un", "dis", "pre", "non", "mis", "co")
+
+
+def is_known_word(word: str, vocabulary: frozenset[str]) -> bool:
+    """True when a lower-case word, or its stem without a common prefix or suffix, is in the vocabulary."""
+    if word in vocabulary:
+        return True
+    stems = {word[: -len(x)] for x in _SUFFIXES if word.endswith(x) and len(word) - len(x) >= 3}
+    stems |= {stem + "e" for stem in stems} | {stem[:-1] for stem in stems if len(stem) > 3 and stem[-1] == stem[-2]}
+    stems |= {word[len(p) :] for p in _PREFIXES if word.startswith(p) and len(word) - len(p) >= 4}
+    return any(stem in vocabulary for stem in stems)
+
+
+def unknown_word_share(text: str, vocabulary: frozenset[str]) -> float:
+    """Share of a text's words that are not English words of a vocabulary, even stemmed: garbled speech
+    recognition ('maximically', 'imponsored') scores high."""
+    tokens = [t.lower() for t in re.findall(r"[A-Za-z]+", text)]
+    if not tokens or not vocabulary:
+        return 0.0
+    return sum(1 for t in tokens if not is_known_word(t, vocabulary)) / len(tokens)

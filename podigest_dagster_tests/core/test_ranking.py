@@ -114,3 +114,22 @@ def test_word_overlap_survives_recognition_slips_in_word_endings_and_keeps_numbe
     b = "Around a third of the world's food is lost before the shop, because farmers lack refrigeration."
     assert lexical_overlap(a, b) >= 0.3
     assert lexical_overlap(a, "Rent control keeps tenants in their flats for longer than before.") == 0.0
+
+
+def test_a_garbled_retelling_of_an_idea_already_sent_is_caught_through_that_ideas_members(embedder):
+    sent = INSIGHTS["gut"]
+    member = (
+        "The back teria in a patients gut can decide whether cancer immuno therapy works, because some microbes "
+        "train immune cells to spot tumours."
+    )
+    retold = (
+        "The back teria in your got can to side if can sir immuno therapy works, some my crows train a mune cells "
+        "to spot two mers."
+    )
+    fresh = "A fiber rich diet feeds gut bacteria, which lowers inflammation across the body within a few weeks."
+    today = [episode("t1", "Health Now", retold), episode("t2", "Food Lab", fresh)]
+    sent_only = run_day(today, embedder.embed([sent]), {}, embedder, past_insight_texts=[sent])
+    assert any("two mers" in i.insight for i in sent_only.top)
+    result = run_day(today, embedder.embed([sent, member]), {}, embedder, past_insight_texts=[sent, member])
+    assert [i.insight for i in result.top] == [fresh]
+    assert result.excluded_by_reason["repeats_past_digest"] == 1

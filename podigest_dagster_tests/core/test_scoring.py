@@ -1,5 +1,6 @@
 import pytest
 
+from podigest_dagster.core.ranking import RankingConfig
 from podigest_dagster.core.scoring import insight_score
 from podigest_dagster_tests.core.insight_day import INSIGHTS
 
@@ -30,3 +31,17 @@ def test_a_reason_or_number_raises_the_score_of_the_same_claim():
     bare = "Restaurants make most of their profit on drinks and not really on the food they serve."
     reasoned = bare[:-1] + ", because a soda costs a few cents to pour and sells for three dollars."
     assert insight_score(reasoned)[0] > insight_score(bare)[0]
+
+
+def test_a_claim_of_effect_without_numbers_clears_the_floor_but_chit_chat_without_substance_does_not():
+    floor = RankingConfig().min_insight
+    for claim in (
+        "Loud classrooms slow how fast young children learn to read, even when the teachers stop noticing the noise.",
+        "Road salt damages the roots of street trees for years after the snow has melted away in spring.",
+    ):
+        assert insight_score(claim)[0] >= floor, claim
+    for chat in (
+        "Still getting lost on the new bike this week? Only once this week, and I call that progress.",
+        "Thanks for spending part of your Sunday with us. This has been another hour of our little show.",
+    ):
+        assert insight_score(chat)[0] < floor, chat
