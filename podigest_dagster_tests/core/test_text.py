@@ -3,9 +3,11 @@ from podigest_dagster.core.text import (
     clean_sentence,
     collapse_repeats,
     has_unresolved_reference,
+    lacks_plural_antecedent,
     remove_fillers,
     split_sentences,
     starts_with_dangling_reference,
+    unknown_word_share,
 )
 
 
@@ -68,3 +70,14 @@ def test_a_demonstrative_or_they_without_a_referent_inside_the_sentence_is_unres
         "Small claims courts let people recover up to ten thousand dollars without a lawyer, which is why "
         "landlords who keep deposits unfairly now lose most of those cases."
     )
+
+
+def test_they_needs_a_plural_noun_before_it_anywhere_in_the_passage():
+    assert lacks_plural_antecedent("Instead of burning gas. They pull warmth from the outside air.")
+    assert not lacks_plural_antecedent("Heat pumps work in the cold. They pull warmth from the outside air.")
+
+
+def test_misrecognised_words_count_as_unknown_but_inflected_real_words_do_not():
+    vocabulary = frozenset("the drug has same active ingredient pick compound fee cost generic brand".split())
+    assert unknown_word_share("Generic pickers compounding fees cost the same", vocabulary) == 0.0
+    assert unknown_word_share("The drug has maximically the same active ingredient", vocabulary) == 1 / 8
