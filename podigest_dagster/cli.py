@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
@@ -103,10 +104,18 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"podigest: the demo digest is stored in {settings.digests_dir()}/{demo.DEMO_DATE}.(md|html|json)")
     print(f"podigest: warehouse {settings.warehouse_path()}; query it with `podigest sql \"SELECT ...\"`")
     print(
-        "podigest: to see the runs, partitions and the digest preview in the Dagster UI, run `podigest ui` "
+        f"podigest: to see the runs, partitions and the digest preview in the Dagster UI, run `{_own_command()} ui` "
         f"(or `DAGSTER_HOME={home / 'dagster'} dagster dev -m podigest_dagster.definitions`) "
         "and open http://127.0.0.1:3000"
     )
+
+
+def _own_command() -> str:
+    """How to call podigest again: plain `podigest` when it is on PATH, else its path in this environment."""
+    if shutil.which("podigest"):
+        return "podigest"
+    local = Path(sys.executable).parent / "podigest"
+    return str(local) if local.exists() else f"{sys.executable} -m podigest_dagster.cli"
 
 
 def cmd_digest(args: argparse.Namespace) -> None:
