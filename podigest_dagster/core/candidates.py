@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from podigest_dagster.core.scoring import NUMBER, STOPWORDS, insight_score
+from podigest_dagster.core.segments import Segment
 from podigest_dagster.core.text import (
     clean_passage,
     has_unresolved_reference,
@@ -27,17 +28,6 @@ MAX_WORDS = 110
 MIN_SCORE = 0.3
 MAX_PER_EPISODE = 60
 MIN_SHARED_WORDS = 2
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One transcript segment as stored in `transcript_segments`."""
-
-    seq: int
-    start_s: float
-    end_s: float
-    text: str
-    avg_logprob: float | None = None
 
 
 @dataclass

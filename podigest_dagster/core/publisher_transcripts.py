@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from podigest_dagster.core import http
 from podigest_dagster.core.html_text import html_to_text
-from podigest_dagster.core.transcribe import Segment
+from podigest_dagster.core.segments import Segment
 
 MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
 MERGE_MAX_S = 30.0

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podigest_dagster.core.audio import SAMPLE_RATE, WINDOW_S, AudioChunk, iter_chunks
+from podigest_dagster.core.segments import Segment
 from podigest_dagster.core.whisper_model import BUNDLED_ALIASES, ModelError, resolve_model
 
 if TYPE_CHECKING:
@@ -27,18 +28,6 @@ MIN_PHRASE_REPEATS = 3
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 MAX_PHRASE_WORDS = 12
 CLIP_S = 30.0
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One stretch of transcript: position, time span in seconds, text and Whisper's confidence."""
-
-    seq: int
-    start_s: float
-    end_s: float
-    text: str
-    avg_logprob: float | None = None
-    no_speech_prob: float | None = None
 
 
 @dataclass(frozen=True)
