@@ -36,6 +36,8 @@ import numpy as np  # noqa: E402
 from synthetic_days import Scenario, scenarios  # noqa: E402
 
 from podigest_dagster import settings  # noqa: E402
+from podigest_dagster.core import audio as audio_module  # noqa: E402
+from podigest_dagster.core import transcribe as transcribe_module  # noqa: E402
 from podigest_dagster.core.candidates import EpisodeTranscript, Segment, build_sentences  # noqa: E402
 from podigest_dagster.core.embedding import Embedder  # noqa: E402
 from podigest_dagster.core.insight_pipeline import run_day  # noqa: E402
@@ -116,20 +118,26 @@ def episode_audio(episode: Episode, show: Show) -> Path:
     return path
 
 
+def transcriber_fingerprint(transcriber: Transcriber) -> str:
+    """Changes whenever the transcription code, its options or its model change, so stale caches are never reused."""
+    code = b"".join(Path(module.__file__).read_bytes() for module in (transcribe_module, audio_module))
+    options = repr(sorted(transcriber.decode_options().items())) + transcriber.model_label
+    return hashlib.sha256(code + options.encode()).hexdigest()[:12]
+
+
 def transcript_segments(audio: Path, transcriber: Transcriber) -> list[Segment]:
-    """Whisper's segments for the audio file, cached by content hash and model."""
+    """Whisper's segments for the audio file, cached by audio content and transcriber fingerprint."""
     digest = hashlib.sha256(audio.read_bytes()).hexdigest()[:16]
-    path = (
-        cache_dir()
-        / "transcripts"
-        / f"{audio.stem}-{digest}-{transcriber.model_label.replace(':', '-')}.json"
-    )
+    path = cache_dir() / "transcripts" / f"{audio.stem}-{digest}-{transcriber_fingerprint(transcriber)}.json"
     if not path.exists():
         result = transcriber.transcribe(audio)
-        rows = [[s.seq, s.start_s, s.end_s, s.text] for s in result.segments]
+        rows = [[s.seq, s.start_s, s.end_s, s.text, s.avg_logprob] for s in result.segments]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(rows), encoding="utf-8")
-    return [Segment(int(seq), float(a), float(b), text) for seq, a, b, text in json.loads(path.read_text())]
+    return [
+        Segment(int(seq), float(a), float(b), text, logprob)
+        for seq, a, b, text, logprob in json.loads(path.read_text())
+    ]
 
 
 def day_transcripts(day: Day, shows: Sequence[Show], transcriber: Transcriber) -> list[EpisodeTranscript]:

@@ -30,7 +30,7 @@ FEED_A = "https://alpha.example/feed.xml"
 FEED_B = "https://beta.example/rss"
 DAY_1 = "2024-05-01"
 DAY_2 = "2024-05-02"
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "analyst_queries.md"
+DOCS = Path(__file__).resolve().parents[1] / "README.md"
 
 MART_NAMES = ["fct_daily_digest", "dim_podcasts", "fct_podcast_daily", "fct_insight_trends"]
 
