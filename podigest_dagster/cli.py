@@ -32,7 +32,10 @@ def _ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("# Dagster instance for podigest: runs, events and schedules are stored in this folder.\n")
+        config.write_text(
+            "# Dagster instance for podigest: runs, events and schedules are stored in this folder.\n"
+            "telemetry:\n  enabled: false  # podigest runs offline\n"
+        )
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -42,16 +45,19 @@ def run_partition(partition_key: str, feeds_file: Path | None = None) -> None:
     import dagster as dg
 
     if feeds_file is not None:
-        if not feeds_file.exists():
-            raise CLIError(f"feeds file not found: {feeds_file}")
         os.environ["PODIGEST_FEEDS"] = str(feeds_file.resolve())
+    if not settings.feeds_file().exists():
+        raise CLIError(
+            f"no feeds file at {settings.feeds_file()}: write one (feeds: [{{url: ...}}]), "
+            "run `podigest feeds import FILE.opml`, or try `podigest demo`"
+        )
     _ensure_dagster_home()
     from podigest_dagster.assets.dbt import prepare_dbt_manifest
-    from podigest_dagster.definitions import defs
+    from podigest_dagster.definitions import build_definitions
     from podigest_dagster.jobs import DAILY_JOB_NAME
 
     prepare_dbt_manifest()
-    job = defs.resolve_job_def(DAILY_JOB_NAME)
+    job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
     print(f"podigest: running {DAILY_JOB_NAME} for {partition_key} (feeds: {settings.feeds_file()})", flush=True)
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(
@@ -61,9 +67,16 @@ def run_partition(partition_key: str, feeds_file: Path | None = None) -> None:
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     if not result.success:
-        failed = [e.step_key for e in result.all_events if e.is_step_failure]
-        raise CLIError(f"run {result.run_id} failed at step(s) {', '.join(failed) or '?'}; see `dagster dev`")
+        failures = [e for e in result.all_events if e.is_step_failure]
+        steps = ", ".join(e.step_key or "?" for e in failures) or "?"
+        reason = _first_line(failures[0].step_failure_data.error.message) if failures else "see the run's logs"
+        raise CLIError(f"run {result.run_id} failed at {steps}: {reason} (details: `podigest ui`)")
     print(f"podigest: run {result.run_id} succeeded for {partition_key}", flush=True)
+
+
+def _first_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[0] if lines else "no reason given"
 
 
 def read_digest(partition_key: str, fmt: str) -> str:

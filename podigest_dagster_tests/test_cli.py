@@ -76,3 +76,16 @@ def test_sql_prints_a_table_and_refuses_writes(podigest_home, capsys):
     assert "podigest: error:" in capsys.readouterr().err
     with duckdb.connect(str(podigest_home / "warehouse.duckdb"), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM feeds").fetchone() == (1,)
+
+
+def test_run_without_a_feeds_file_says_how_to_make_one(podigest_home, capsys):
+    assert main(["run", "--date", "2026-11-20"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("podigest: error: no feeds file at") and "feeds import" in err and "\n" not in err
+
+
+def test_a_failed_run_names_the_step_and_the_reason(podigest_home, capsys):
+    (podigest_home / "feeds.yaml").write_text("feeds: [ {url: \n")
+    assert main(["run", "--date", "2026-11-20"]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("podigest: error: run ") and "failed at episodes" in last and "feeds.yaml" in last
