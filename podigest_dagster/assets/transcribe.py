@@ -55,8 +55,9 @@ def failure_check(tally: Tally, max_failed_share: float) -> dg.AssetCheckResult:
         dg.AssetCheckSpec(
             FAILURE_CHECK,
             asset="transcripts",
-            blocking=False,
-            description="fails when more than max_failed_share of the day's episodes could not be transcribed",
+            blocking=True,
+            description="fails the partition (and stops what depends on it) when more than max_failed_share "
+            "of the day's episodes could not be transcribed; the episodes that succeeded stay stored",
         )
     ],
 )

@@ -189,16 +189,17 @@ def test_new_audio_is_transcribed_again_and_unchanged_audio_is_not(warehouse, re
     assert rows("SELECT audio_sha256 FROM transcripts") == [("changed",)]
 
 
-def test_the_failure_check_fails_when_most_episodes_fail(warehouse, resources, tmp_path):
+def test_the_failure_check_fails_the_partition_when_most_episodes_fail(warehouse, resources, tmp_path):
     empty = tmp_path / "empty.mp3"
     empty.write_bytes(b"")
     add_episode(warehouse, "gone", audio_status="failed")
     add_episode(warehouse, "empty", audio=empty)
     add_episode(warehouse, "fine", audio=speech.clip(FIRST, fmt="mp3"))
-    result = materialize(resources)
-    assert result.success
+    result = materialize(resources, raise_on_error=False)
+    assert not result.success, "a blocking check failing must fail the partition"
     assert metadata(result)["failed"] == 2
     assert not check_passed(result)
+    assert rows("SELECT episode_id FROM transcripts WHERE status = 'ok'") == [("fine",)]
     errors = dict(rows("SELECT episode_id, error FROM transcripts WHERE status = 'failed'"))
     assert "zero-length" in errors["empty"]
     assert "no audio to transcribe" in errors["gone"]
