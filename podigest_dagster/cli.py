@@ -114,7 +114,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print()
     print(read_digest(demo.DEMO_DATE, "md"))
     home = settings.podigest_home()
-    print(f"podigest: the demo digest is stored in {settings.digests_dir()}/{demo.DEMO_DATE}.(md|html|json)")
+    print(f"podigest: the demo digest is stored in {settings.digests_dir()}/{demo.DEMO_DATE}.(md|html|txt|json)")
     print(f"podigest: warehouse {settings.warehouse_path()}; query it with `podigest sql \"SELECT ...\"`")
     print(
         f"podigest: to see the runs, partitions and the digest preview in the Dagster UI, run `{_own_command()} ui` "
