@@ -125,8 +125,8 @@ def renumber(segments: list[Segment]) -> list[Segment]:
 
 
 def apply_guards(segments: list[Segment]) -> list[Segment]:
-    """All hallucination guards, then segments numbered from 0."""
-    return renumber(drop_repeats(filter_hallucinations(segments)))
+    """All hallucination guards on a file's windows, one segment per sentence, numbered from 0."""
+    return renumber(drop_repeats(split_sentences(filter_hallucinations(segments))))
 
 
 def split_sentences(segments: list[Segment]) -> list[Segment]:
@@ -282,7 +282,7 @@ class Transcriber:
             language,
             samples / SAMPLE_RATE,
             elapsed,
-            renumber(drop_repeats(split_sentences(filter_hallucinations(segments)))),
+            apply_guards(segments),
         )
 
 
