@@ -19,7 +19,7 @@ from podigest_dagster.core.digest_store import (
 from podigest_dagster.core.email_message import build_message, new_message_id
 from podigest_dagster.core.render import Digest, Renderings, render_all, subject
 from podigest_dagster.core.rss import FeedEntry, build_feed
-from podigest_dagster.core.smtp_delivery import SmtpSendError, send_email
+from podigest_dagster.core.smtp_delivery import SmtpSendError, SmtpSettings, send_email
 from podigest_dagster.partitions import daily_partitions
 from podigest_dagster.resources.mailer import MailerResource
 from podigest_dagster.resources.warehouse import WarehouseResource
@@ -147,8 +147,7 @@ def deliver_email(
     if not digest.items:
         context.log.info(f"email skipped: no insights for {digest.date}")
         return {"email": "nothing to send"}
-    smtp = mailer.settings()
-    smtp.validate()
+    smtp = _validated_settings(mailer)
     rendered = render_all(digest)
     with warehouse.get_connection() as conn:
         orphans = ledger.mark_orphans_unknown(conn, digest.date, "email", in_flight_s=2 * smtp.timeout_s + 60)
@@ -164,6 +163,15 @@ def deliver_email(
     return counts
 
 
+def _validated_settings(mailer: MailerResource) -> SmtpSettings:
+    """The SMTP settings once sender, recipients and List-Unsubscribe are valid; else a one-line step failure."""
+    try:
+        mailer.validate()
+    except ValueError as exc:
+        raise dg.Failure(f"email configuration error: {exc}") from None
+    return mailer.settings()
+
+
 def _send_one(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -172,7 +180,10 @@ def _send_one(
     rendered: Renderings,
     recipient: str,
 ) -> str:
-    """Claim, send outside any write connection, settle. Returns the counter to bump."""
+    """Claim, send outside any write connection, settle. Returns the counter to bump.
+
+    `send_email` reports every failure as SmtpSendError (saying whether the body may have gone out); any
+    other exception here happened before the hand-over, so the claim is settled `failed` and retried."""
     with warehouse.get_connection() as conn:
         message_id = ledger.claim(
             conn, digest.date, "email", recipient, new_message_id(mailer.sender), mailer.resend_unknown
@@ -180,19 +191,22 @@ def _send_one(
         state = ledger.load(conn, digest.date, "email").get(recipient)
     if message_id is None:
         return "already_sent" if state and state.status == ledger.SENT else "skipped_unknown"
-    msg = build_message(
-        subject=subject(digest.date),
-        text=rendered.text,
-        html=rendered.html,
-        sender=mailer.sender,
-        recipient=recipient,
-        message_id=message_id,
-        list_unsubscribe=mailer.unsubscribe_header(),
-    )
     try:
+        msg = build_message(
+            subject=subject(digest.date),
+            text=rendered.text,
+            html=rendered.html,
+            sender=mailer.sender,
+            recipient=recipient,
+            message_id=message_id,
+            list_unsubscribe=mailer.unsubscribe_header(),
+        )
         send_email(mailer.settings(), msg, recipient)
     except SmtpSendError as exc:
         return _settle_failure(context, warehouse, digest.date, recipient, exc)
+    except Exception as exc:
+        not_sent = SmtpSendError(mailer.settings().redact(f"message not sent: {type(exc).__name__}: {exc}"))
+        return _settle_failure(context, warehouse, digest.date, recipient, not_sent)
     with warehouse.get_connection() as conn:
         ledger.mark_sent(conn, digest.date, "email", recipient)
     context.log.info(f"email for {digest.date} sent to {recipient} ({message_id})")

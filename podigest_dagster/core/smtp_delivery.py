@@ -3,7 +3,8 @@
 The password is never logged, never put in an exception and never sent without TLS unless the
 configuration explicitly allows it. A failure before the message body was handed over is
 `maybe_delivered=False` (safe to retry); a connection lost while the body was in flight is
-`maybe_delivered=True` (the server may have queued it).
+`maybe_delivered=True` (the server may have queued it). Once the settings are valid, every failure,
+expected or not, leaves `send_email` as an SmtpSendError, so a caller can always settle its ledger row.
 """
 
 from __future__ import annotations
@@ -90,12 +91,15 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
 def send_email(settings: SmtpSettings, msg: EmailMessage, recipient: str) -> str:
     """Deliver `msg` to one recipient; returns the server's final reply. Raises SmtpSendError/SmtpConfigError."""
     settings.validate()
-    payload = _flatten(msg)
-    sender = parseaddr(str(msg["From"]))[1]
-    rcpt = parseaddr(recipient)[1]
+    try:
+        payload = _flatten(msg)
+        sender = parseaddr(str(msg["From"]))[1]
+        rcpt = parseaddr(recipient)[1]
+    except Exception as exc:
+        raise SmtpSendError(_describe(settings, "message preparation", exc)) from None
     try:
         conn = _open(settings)
-    except (OSError, smtplib.SMTPException) as exc:
+    except Exception as exc:
         raise SmtpSendError(_describe(settings, "connect", exc)) from None
     try:
         _prepare_envelope(conn, settings, sender, rcpt)
@@ -113,7 +117,7 @@ def _open(settings: SmtpSettings) -> smtplib.SMTP:
 
 
 def _prepare_envelope(conn: smtplib.SMTP, settings: SmtpSettings, sender: str, rcpt: str) -> None:
-    """EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO: any failure here means the message was not sent."""
+    """EHLO, STARTTLS, AUTH, MAIL FROM, RCPT TO: any failure here, of any kind, means the message was not sent."""
     try:
         conn.ehlo()
         if settings.security == "starttls":
@@ -134,7 +138,7 @@ def _prepare_envelope(conn: smtplib.SMTP, settings: SmtpSettings, sender: str, r
             raise smtplib.SMTPRecipientsRefused({rcpt: (code, reply)})
     except SmtpSendError:
         raise
-    except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+    except Exception as exc:
         raise SmtpSendError(_describe(settings, "envelope", exc)) from None
 
 
@@ -144,7 +148,7 @@ def _transfer(conn: smtplib.SMTP, settings: SmtpSettings, payload: bytes) -> str
         code, reply = conn.data(payload)
     except smtplib.SMTPResponseException as exc:
         raise SmtpSendError(_describe(settings, "data", exc)) from None
-    except (OSError, smtplib.SMTPException) as exc:
+    except Exception as exc:
         raise SmtpSendError(_describe(settings, "data", exc), maybe_delivered=True) from None
     if code != 250:
         raise SmtpSendError(_describe(settings, "data", smtplib.SMTPDataError(code, reply)))

@@ -7,7 +7,7 @@ import os
 import dagster as dg
 from pydantic import Field
 
-from podigest_dagster.core.email_message import list_unsubscribe_value, split_recipients
+from podigest_dagster.core.email_message import list_unsubscribe_value, parse_address, split_recipients
 from podigest_dagster.core.smtp_delivery import SmtpSettings
 
 
@@ -60,8 +60,17 @@ class MailerResource(dg.ConfigurableResource):
         return list_unsubscribe_value(self.list_unsubscribe)
 
     def is_configured(self) -> bool:
-        """Email is on only with a host and at least one recipient."""
-        return bool(self.host.strip()) and bool(self.recipient_list())
+        """Email is on only with a host and at least one recipient (validity is checked by `validate`)."""
+        return bool(self.host.strip()) and any(part.strip() for r in self.recipients for part in r.split(","))
+
+    def validate(self) -> None:
+        """Check SMTP settings, sender, recipients and List-Unsubscribe before any send is claimed.
+
+        Raises SmtpConfigError or InvalidAddressError (both ValueError) naming the bad setting."""
+        self.settings().validate()
+        parse_address(self.sender)
+        self.recipient_list()
+        self.unsubscribe_header()
 
     def settings(self) -> SmtpSettings:
         """The plain settings object the SMTP client uses (password kept out of its repr)."""

@@ -321,3 +321,36 @@ def test_a_connection_lost_after_the_body_was_sent_is_unknown_and_not_resent(db_
     smtp.handler.delay_s = 0.0
     assert _run(db_path, mailer).success
     assert len(smtp.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("sender", "not-an-address", "not-an-address"),
+        ("list_unsubscribe", "ftp://x", "ftp://x"),
+        ("recipients", ["ann@example.com, nobody"], "nobody"),
+    ],
+)
+def test_an_invalid_sender_or_unsubscribe_target_fails_the_step_before_any_send_is_claimed(
+    db_path, smtp, setting, value, named
+):
+    _insert_top_insights(db_path, DAY)
+    result = _run(db_path, _mailer(smtp.port, **{setting: value}))
+    assert not result.success
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    assert "email configuration error" in error.message and named in error.message
+    assert "\n" not in error.message.strip()
+    assert smtp.received == [] and _deliveries(db_path) == {}
+
+
+def test_an_unexpected_error_before_data_marks_the_recipient_failed_and_a_rerun_retries_it(db_path, smtp):
+    _insert_top_insights(db_path, DAY)
+    mailer = _mailer(smtp.port, recipients=["ü@example.com, bob@example.com"])
+    first = _run(db_path, mailer)
+    assert not first.success
+    assert [r.rcpt_tos for r in smtp.received] == [["bob@example.com"]]
+    status, _, attempts, error = _deliveries(db_path)["ü@example.com"]
+    assert (status, attempts) == ("failed", 1) and "UnicodeEncodeError" in error
+    assert not _run(db_path, mailer).success
+    assert _deliveries(db_path)["ü@example.com"][:3:2] == ("failed", 2)
+    assert len(smtp.received) == 1

@@ -155,3 +155,13 @@ def test_redaction_masks_the_password_and_its_auth_encodings():
     settings = SmtpSettings(host="h", username="u", password=PASSWORD)
     plain = base64.b64encode(f"\0u\0{PASSWORD}".encode()).decode()
     assert settings.redact(f"x {PASSWORD} {plain} y") == "x *** *** y"
+
+
+def test_an_unexpected_error_before_data_is_a_send_error_safe_to_retry(server_factory):
+    server = server_factory()
+    settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none")
+    with pytest.raises(SmtpSendError) as caught:
+        send_email(settings, _msg("ü@example.com"), "ü@example.com")
+    assert caught.value.maybe_delivered is False
+    assert "envelope" in str(caught.value) and "UnicodeEncodeError" in str(caught.value)
+    assert server.received == []
