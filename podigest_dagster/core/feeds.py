@@ -24,6 +24,7 @@ from defusedxml.common import DefusedXmlException
 from podigest_dagster.core import http
 from podigest_dagster.core.html_text import html_to_text
 from podigest_dagster.core.http import FetchError
+from podigest_dagster.core.untrusted import valid_text
 
 MAX_FEED_BYTES = 20_000_000
 MAX_TITLE_CHARS = 2_000
@@ -32,6 +33,7 @@ EARLIEST_YEAR = 1995
 FUTURE_TOLERANCE = timedelta(days=7)
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 TRANSCRIPT_NAMESPACES = ("podcastindex.org/namespace", "podcastindex-org/podcast-namespace")
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 
 FetchStatus = Literal["ok", "not_modified", "error"]
 DateStatus = Literal["ok", "missing", "invalid"]
@@ -147,6 +149,7 @@ def parse_feed(
     refusal = unsafe_xml_reason(body)
     if refusal:
         return ParsedFeed(None, [], refusal)
+    body = neutralise_char_refs(body)
     parsed = feedparser.parse(io.BytesIO(body), sanitize_html=True, resolve_relative_uris=False)
     title = _text(parsed.feed, "title", MAX_TITLE_CHARS)
     if not parsed.entries and (not parsed.version or (parsed.bozo and not title)):
@@ -177,6 +180,21 @@ def unsafe_xml_reason(body: bytes) -> str | None:
     if doctype and re.search(rb"<!ENTITY", ascii_view[doctype.start() :], re.IGNORECASE):
         return "refused: the document declares XML entities (entity expansion / external entity attack)"
     return None
+
+
+def neutralise_char_refs(body: bytes) -> bytes:
+    """Numeric character references to no Unicode character (`&#xD800;`) as U+FFFD: feedparser crashes on them."""
+
+    def fix(match: re.Match[bytes]) -> bytes:
+        hex_digits, digits = match.groups()
+        number = hex_digits or digits
+        if len(number) <= 10:
+            code = int(number, 16) if hex_digits else int(number)
+            if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:
+                return match.group(0)
+        return b"&#xFFFD;"
+
+    return _CHAR_REF.sub(fix, body)
 
 
 def _not_a_feed_reason(body: bytes, parsed: Any) -> str:
@@ -300,7 +318,7 @@ def _show_notes(entry: Any) -> str | None:
     for detail in [*(entry.get("content") or []), entry.get("summary_detail")]:
         if detail and str(detail.get("value") or "").strip():
             return _plain(detail, MAX_NOTES_CHARS)
-    summary = str(entry.get("summary") or "").strip()
+    summary = valid_text(str(entry.get("summary") or "")).strip()
     return summary[:MAX_NOTES_CHARS] or None
 
 
@@ -308,12 +326,12 @@ def _text(container: Any, key: str, limit: int) -> str | None:
     detail = container.get(f"{key}_detail")
     if detail:
         return _plain(detail, limit)
-    value = str(container.get(key) or "").strip()
+    value = valid_text(str(container.get(key) or "")).strip()
     return value[:limit] or None
 
 
 def _plain(detail: Any, limit: int) -> str | None:
-    value = str(detail.get("value") or "")
+    value = valid_text(str(detail.get("value") or ""))
     if "html" in str(detail.get("type") or ""):
         value = html_to_text(value)
     return value.strip()[:limit] or None

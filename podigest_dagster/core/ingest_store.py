@@ -11,6 +11,7 @@ import duckdb
 
 from podigest_dagster.core.download import DownloadResult
 from podigest_dagster.core.feeds import EpisodeRecord, FeedPoll
+from podigest_dagster.core.untrusted import valid_value
 
 EPISODE_COLUMNS = (
     "episode_id", "feed_url", "podcast", "guid", "title", "published_at", "partition_date", "date_status",
@@ -86,8 +87,9 @@ def record_poll(conn: duckdb.DuckDBPyConnection, poll: FeedPoll, polled_at: date
         conn.execute(
             UPSERT_FEED,
             [
-                poll.feed_url, poll.name, poll.title, poll.etag, poll.last_modified, polled_at,
-                poll.status, poll.error, poll.http_status,
+                valid_value(poll.feed_url), valid_value(poll.name), valid_value(poll.title),
+                valid_value(poll.etag), valid_value(poll.last_modified), polled_at, poll.status,
+                valid_value(poll.error), poll.http_status,
             ],
         )  # fmt: skip
         conn.execute("COMMIT")
@@ -113,7 +115,7 @@ def _upsert_episodes_sql(rows: int) -> str:
 
 
 def _episode_row(record: EpisodeRecord, now: datetime) -> list[object]:
-    values = [getattr(record, c) for c in EPISODE_COLUMNS]
+    values = [valid_value(getattr(record, c)) for c in EPISODE_COLUMNS]
     values[EPISODE_COLUMNS.index("transcript_urls")] = json.dumps(record.transcript_urls)
     return [*values, now, now]
 

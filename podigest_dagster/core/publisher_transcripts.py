@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from podigest_dagster.core import http
 from podigest_dagster.core.html_text import html_to_text
 from podigest_dagster.core.segments import Segment
+from podigest_dagster.core.untrusted import valid_text
 
 MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
 MERGE_MAX_S = 30.0
@@ -106,7 +107,8 @@ def clean_cue_text(text: str) -> str:
 
 def _numbered(segments: list[Segment]) -> list[Segment]:
     return [
-        Segment(i, s.start_s, s.end_s, s.text) for i, s in enumerate(s for s in segments if s.text.strip())
+        Segment(i, s.start_s, s.end_s, valid_text(s.text))
+        for i, s in enumerate(s for s in segments if s.text.strip())
     ]
 
 

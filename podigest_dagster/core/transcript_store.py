@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 
 from podigest_dagster.core.transcript_work import EpisodeWork, Outcome
+from podigest_dagster.core.untrusted import valid_text, valid_value
 
 WORK_SQL = """
 SELECT e.episode_id, e.transcript_urls, e.duration_s,
@@ -50,7 +51,7 @@ def _segment_frame(episode_id: str, outcome: Outcome) -> pd.DataFrame:
             "seq": [s.seq for s in segments],
             "start_s": [float(s.start_s) for s in segments],
             "end_s": [float(s.end_s) for s in segments],
-            "text": [s.text for s in segments],
+            "text": [valid_text(s.text) for s in segments],
             "source": [outcome.source] * len(segments),
             "avg_logprob": pd.array([s.avg_logprob for s in segments], dtype="Float64"),
             "no_speech_prob": pd.array([s.no_speech_prob for s in segments], dtype="Float64"),
@@ -76,13 +77,13 @@ def store_outcome(
                 episode_id,
                 partition_date,
                 outcome.status,
-                outcome.source,
+                valid_value(outcome.source),
                 outcome.audio_sha256,
-                outcome.language,
+                valid_value(outcome.language),
                 outcome.audio_duration_s,
                 outcome.transcribe_s,
                 len(outcome.segments),
-                outcome.error,
+                valid_value(outcome.error),
             ],
         )
         conn.execute("COMMIT")

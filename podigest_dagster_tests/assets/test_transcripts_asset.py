@@ -12,7 +12,10 @@ import pytest
 
 from podigest_dagster import settings
 from podigest_dagster.assets.transcribe import FAILURE_CHECK, transcripts
+from podigest_dagster.core.segments import Segment
 from podigest_dagster.core.transcribe import Transcriber
+from podigest_dagster.core.transcript_store import store_outcome
+from podigest_dagster.core.transcript_work import Outcome
 from podigest_dagster.partitions import daily_partitions
 from podigest_dagster.resources.transcriber import TranscriberResource
 from podigest_dagster.resources.warehouse import WarehouseResource
@@ -203,3 +206,16 @@ def test_the_failure_check_fails_the_partition_when_most_episodes_fail(warehouse
     errors = dict(rows("SELECT episode_id, error FROM transcripts WHERE status = 'failed'"))
     assert "zero-length" in errors["empty"]
     assert "no audio to transcribe" in errors["gone"]
+
+
+def test_text_that_is_not_valid_unicode_is_stored_with_replacement_characters(warehouse):
+    add_episode(warehouse, "odd")
+    outcome = Outcome(
+        "failed", "publisher", None, language="e\ud800n",
+        segments=[Segment(0, 0.0, 1.0, "lone \udc00 surrogate")], error="bad \ud800 reason",
+    )  # fmt: skip
+    with warehouse.get_connection() as conn:
+        store_outcome(conn, DAY, "odd", outcome)
+        store_outcome(conn, DAY, "odd", outcome)
+    assert rows("SELECT language, error FROM transcripts") == [("e\ufffdn", "bad \ufffd reason")]
+    assert rows("SELECT text FROM transcript_segments") == [("lone \ufffd surrogate",)]

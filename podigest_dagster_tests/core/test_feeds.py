@@ -300,3 +300,15 @@ def test_a_feed_that_breaks_the_parser_unexpectedly_is_an_error_not_a_crash(http
                           Content_Type="application/rss+xml")
     poll = feeds.poll_feed(url, "Odd", None, None, allow_private=True)
     assert poll.status == "error" and "RecursionError" in poll.error
+
+
+@pytest.mark.parametrize("ref", ["&#xD800;", "&#55296;", "&#x110000;", "&#99999999999999999999999;"])
+def test_a_character_reference_to_no_character_becomes_a_replacement_character(ref):
+    body = rss(
+        item(f"Episode {ref} one", guid="g1", extra=f"<description>notes {ref}</description>"),
+        title=f"Show {ref}",
+    )
+    parsed = parse_feed(body, FEED, now=NOW)
+    [episode] = parsed.episodes
+    assert (parsed.error, parsed.title) == (None, "Show \ufffd")
+    assert (episode.title, episode.show_notes) == ("Episode \ufffd one", "notes \ufffd")

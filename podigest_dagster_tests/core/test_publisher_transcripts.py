@@ -171,3 +171,10 @@ def test_a_missing_transcript_is_an_error_not_a_crash(http_server, podigest_home
     url = http_server.url("/gone.vtt")
     with pytest.raises(TranscriptError, match="cannot fetch"):
         fetch_transcript({"url": url, "type": "text/vtt"})
+
+
+def test_a_lone_surrogate_in_a_json_transcript_becomes_a_replacement_character():
+    body = b'{"segments": [{"startTime": 0, "endTime": 2, "body": "Caf\\ud800 open late."}]}'
+    [segment] = parse_transcript(body, "application/json", "https://example.com/t.json")
+    assert segment.text == "Caf\ufffd open late."
+    segment.text.encode("utf-8")

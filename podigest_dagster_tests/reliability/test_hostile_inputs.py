@@ -291,6 +291,38 @@ def test_sql_meta_characters_in_every_text_field_round_trip_verbatim(setup, tmp_
     assert {"episodes", "episode_audio", "feeds", "transcripts", "transcript_segments"} <= tables
 
 
+def test_text_that_is_not_valid_unicode_is_stored_with_replacement_characters(setup, tmp_path):
+    server = setup.server
+    server.add(
+        "/t/ep.json",
+        b'{"segments": [{"startTime": 0, "endTime": 3, "body": "Caf\\ud800 open late."}]}',
+        Content_Type="application/json",
+    )
+    extra = '<description>notes &#xD800;</description><podcast:transcript url="/t/ep.json" type="application/json"/>'
+    server.add(
+        "/feed.xml", rss(item("Ep &#xD800;", guid="s1", pub=ON_DAY, extra=extra), title="Show &#xD800;")
+    )
+    save_feeds(setup.feeds_file, [FeedSpec(server.url("/feed.xml"))])
+    assert setup.materialize(selection=[episodes]).success
+    for _ in range(2):
+        assert dg.materialize(
+            [transcripts, episode_audio, episodes],
+            selection=[transcripts],
+            partition_key=DAY,
+            resources={
+                "warehouse": setup.warehouse,
+                "ingest": setup.settings(),
+                "transcriber": TranscriberResource(models_dir=str(tmp_path / "models")),
+            },
+        ).success
+
+    assert setup.sql("SELECT podcast, title, show_notes FROM episodes") == [
+        ("Show \ufffd", "Ep \ufffd", "notes \ufffd")
+    ]
+    assert setup.sql("SELECT status, source FROM transcripts") == [("ok", "publisher")]
+    assert setup.sql("SELECT text FROM transcript_segments") == [("Caf\ufffd open late.",)]
+
+
 PAYLOADS = [
     '<script>alert("x")</script>',
     "<img src=x onerror=alert(1)>",

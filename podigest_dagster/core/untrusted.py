@@ -1,0 +1,23 @@
+"""Untrusted strings made safe to store and to show: valid UTF-8 text, URLs without their secrets."""
+
+from __future__ import annotations
+
+import re
+from typing import TypeVar
+
+T = TypeVar("T")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """The text with lone surrogates (from JSON escapes) as U+FFFD: DuckDB refuses text UTF-8 cannot encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def valid_value(value: T) -> T:
+    """A value bound for the warehouse: strings made valid UTF-8, anything else unchanged."""
+    return valid_text(value) if isinstance(value, str) else value  # type: ignore[return-value]
