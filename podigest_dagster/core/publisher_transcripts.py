@@ -150,6 +150,8 @@ def parse_json(text: str) -> list[Segment]:
         data = json.loads(text)
     except ValueError as exc:
         raise TranscriptError(f"invalid JSON transcript: {exc}") from exc
+    except RecursionError as exc:
+        raise TranscriptError("invalid JSON transcript: nested too deeply") from exc
     items = data.get("segments") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise TranscriptError("JSON transcript has no segments list")

@@ -10,6 +10,7 @@ from podigest_dagster import settings
 from podigest_dagster.core.audio import AudioError
 from podigest_dagster.core.publisher_transcripts import TranscriptError, choose_transcript, fetch_transcript
 from podigest_dagster.core.transcribe import Segment, Transcriber
+from podigest_dagster.core.whisper_model import ModelError
 
 PUBLISHER = "publisher"
 TRANSCRIPT_MAX_BYTES = 20 * 1024 * 1024
@@ -94,7 +95,11 @@ def _from_audio(work: EpisodeWork, transcriber: Transcriber) -> Outcome:
 
 
 def transcribe_episode(work: EpisodeWork, transcriber: Transcriber) -> Outcome:
-    """The publisher's transcript when it offers a usable one, else Whisper on the downloaded audio."""
+    """The publisher's transcript when it offers a usable one, else Whisper on the downloaded audio.
+
+    Anything one episode's transcript or audio does is that episode's failure; only a model that
+    cannot load at all (ModelError) is raised, since every other episode would fail the same way.
+    """
     offered = work.offered_transcript()
     publisher_error = None
     if offered:
@@ -102,11 +107,22 @@ def transcribe_episode(work: EpisodeWork, transcriber: Transcriber) -> Outcome:
             return _from_publisher(work, offered)
         except TranscriptError as exc:
             publisher_error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - an unforeseen transcript falls back to Whisper
+            publisher_error = f"publisher transcript unusable: {_reason(exc)}"
     try:
         return _from_audio(work, transcriber)
+    except ModelError:
+        raise
     except AudioError as exc:
-        error = f"{publisher_error}; {exc}" if publisher_error else str(exc)
-        return Outcome("failed", transcriber.model_label, work.audio_sha256, error=error)
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - odd audio fails its episode, not the day
+        error = f"transcription failed: {_reason(exc)}"
+    error = f"{publisher_error}; {error}" if publisher_error else error
+    return Outcome("failed", transcriber.model_label, work.audio_sha256, error=error)
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
 
 
 def describe(episode_id: str, outcome: Outcome) -> str:

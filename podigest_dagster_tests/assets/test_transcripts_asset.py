@@ -16,6 +16,7 @@ from podigest_dagster.core.segments import Segment
 from podigest_dagster.core.transcribe import Transcriber
 from podigest_dagster.core.transcript_store import store_outcome
 from podigest_dagster.core.transcript_work import Outcome
+from podigest_dagster.core.whisper_model import ModelError
 from podigest_dagster.partitions import daily_partitions
 from podigest_dagster.resources.transcriber import TranscriberResource
 from podigest_dagster.resources.warehouse import WarehouseResource
@@ -161,7 +162,7 @@ def test_a_crash_mid_partition_keeps_the_first_episode_and_a_rerun_does_the_rest
     def crash_on_second(self, path):
         calls.append(path)
         if len(calls) == 2:
-            raise RuntimeError("worker killed")
+            raise ModelError("model files vanished mid-run")
         return real(self, path)
 
     monkeypatch.setattr(Transcriber, "transcribe", crash_on_second)
@@ -175,6 +176,26 @@ def test_a_crash_mid_partition_keeps_the_first_episode_and_a_rerun_does_the_rest
     assert rows("SELECT episode_id, status FROM transcripts ORDER BY 1") == [("a1", "ok"), ("a22", "ok")]
     text = " ".join(r[0] for r in rows("SELECT text FROM transcript_segments WHERE episode_id = 'a22'"))
     assert speech.word_overlap(SECOND, text) >= 0.6
+
+
+def test_audio_that_breaks_whisper_unexpectedly_fails_only_its_episode(warehouse, resources, monkeypatch):
+    odd = speech.clip(SECOND, fmt="mp3")
+    add_episode(warehouse, "a1", audio=speech.clip(FIRST, fmt="mp3"))
+    add_episode(warehouse, "a22", audio=odd)
+    real = Transcriber.transcribe
+
+    def odd_second(self, path):
+        if str(path) == str(odd):
+            raise IndexError("odd frame layout")
+        return real(self, path)
+
+    monkeypatch.setattr(Transcriber, "transcribe", odd_second)
+    result = materialize(resources, raise_on_error=False)
+    assert (metadata(result)["transcribed"], metadata(result)["failed"]) == (1, 1)
+    assert rows("SELECT episode_id, status, error FROM transcripts ORDER BY 1") == [
+        ("a1", "ok", None),
+        ("a22", "failed", "transcription failed: IndexError: odd frame layout"),
+    ]
 
 
 def test_new_audio_is_transcribed_again_and_unchanged_audio_is_not(warehouse, resources):

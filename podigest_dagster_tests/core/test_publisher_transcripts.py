@@ -178,3 +178,8 @@ def test_a_lone_surrogate_in_a_json_transcript_becomes_a_replacement_character()
     [segment] = parse_transcript(body, "application/json", "https://example.com/t.json")
     assert segment.text == "Caf\ufffd open late."
     segment.text.encode("utf-8")
+
+
+def test_a_json_transcript_nested_too_deeply_is_an_error_not_a_crash():
+    with pytest.raises(TranscriptError, match="nested too deeply"):
+        parse_transcript(b"[" * 200_000, "application/json", "https://example.com/t.json")

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from podigest_dagster.core import transcribe, transcript_work
 from podigest_dagster.core.transcribe import Segment, Transcriber
 from podigest_dagster.core.transcript_work import (
     PUBLISHER,
@@ -15,6 +16,7 @@ from podigest_dagster.core.transcript_work import (
     describe,
     transcribe_episode,
 )
+from podigest_dagster.core.whisper_model import ModelError
 from podigest_dagster_tests.support import speech
 
 WHISPER = "whisper:base"
@@ -158,3 +160,52 @@ def test_each_outcome_is_described_in_one_log_line():
         )
         == "e: 1 segments from whisper:base, audio 60s, wall 6.0s, 10.0x real time"
     )
+
+
+def test_an_unforeseen_publisher_transcript_error_falls_back_to_whisper_with_the_reason(
+    transcriber, monkeypatch
+):
+    url = "https://example.com/t.json"
+    monkeypatch.setattr(
+        transcript_work, "fetch_transcript", explode(MemoryError("transcript too big to hold"))
+    )
+    outcome = transcribe_episode(work(transcript_urls=json.dumps([{"url": url}])), transcriber)
+    assert outcome.status == "failed"
+    assert outcome.error == (
+        "publisher transcript unusable: MemoryError: transcript too big to hold; "
+        "no audio to transcribe (not downloaded)"
+    )
+
+
+def test_a_deeply_nested_json_transcript_falls_back_to_the_audio(podigest_home, http_server, transcriber):
+    url = http_server.add("/t.json", b"[" * 200_000, Content_Type="application/json")
+    outcome = transcribe_episode(
+        work(transcript_urls=json.dumps([{"url": url}]), audio_status="ok", audio_path=str(clip())),
+        transcriber,
+    )
+    assert (outcome.status, outcome.source) == ("ok", WHISPER)
+
+
+def test_audio_that_breaks_the_decoder_fails_its_episode_not_the_day(transcriber, monkeypatch):
+    monkeypatch.setattr(transcribe, "iter_chunks", explode(IndexError("odd frame")))
+    outcome = transcribe_episode(work(audio_status="ok", audio_path=str(clip())), transcriber)
+    assert (outcome.status, outcome.source) == ("failed", WHISPER)
+    assert outcome.error == "transcription failed: IndexError: odd frame"
+
+
+def test_a_model_that_cannot_load_fails_the_step(tmp_path):
+    (tmp_path / "empty-model").mkdir()
+    broken = Transcriber(str(tmp_path / "empty-model"), models_dir=tmp_path)
+    with pytest.raises(ModelError):
+        transcribe_episode(work(audio_status="ok", audio_path=str(clip())), broken)
+
+
+def clip():
+    return speech.clip(SPOKEN, fmt="mp3")
+
+
+def explode(exc: Exception):
+    def raiser(*args, **kwargs):
+        raise exc
+
+    return raiser
