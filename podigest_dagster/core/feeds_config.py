@@ -6,12 +6,19 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 from xml.etree.ElementTree import ParseError
 
 import yaml
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
+
+from podigest_dagster.core.untrusted import display_url
+
+__all__ = [
+    "FeedSpec", "FeedsConfigError", "OpmlImport", "display_url", "load_feeds", "merge_feeds", "parse_opml",
+    "read_opml", "save_feeds", "url_problem",
+]  # fmt: skip
 
 FEED_SCHEMES = ("http://", "https://", "file://")
 
@@ -66,12 +73,15 @@ def _spec_from(item: object, where: str) -> FeedSpec:
     if not isinstance(url, str) or not url.strip():
         raise FeedsConfigError(f"{where}: missing `url`")
     url = url.strip()
-    if not url.lower().startswith(FEED_SCHEMES):
-        raise FeedsConfigError(f"{where}: url {url!r} is not an http(s) URL")
     name = item.get("name")
     if name is not None and not isinstance(name, str):
         name = str(name)
-    return FeedSpec(url=url, name=name.strip() if name and name.strip() else None)
+    name = name.strip() if name and name.strip() else None
+    problem = url_problem(url)
+    if problem:
+        feed = f"{where} ({name})" if name else where
+        raise FeedsConfigError(f"{feed}: url {display_url(url)!r} {problem}")
+    return FeedSpec(url=url, name=name)
 
 
 def save_feeds(path: str | Path, specs: list[FeedSpec]) -> None:
@@ -90,7 +100,20 @@ def save_feeds(path: str | Path, specs: list[FeedSpec]) -> None:
         raise
 
 
+@dataclass(frozen=True)
+class OpmlImport:
+    """The usable feeds of an OPML export, and one line per outline skipped for an unusable URL."""
+
+    specs: list[FeedSpec]
+    skipped: list[str]
+
+
 def parse_opml(data: bytes) -> list[FeedSpec]:
+    """The usable feeds of an OPML export; outlines with unusable URLs are left out (see `read_opml`)."""
+    return read_opml(data).specs
+
+
+def read_opml(data: bytes) -> OpmlImport:
     """The feeds of an OPML export (any nesting of outlines with `xmlUrl`), parsed without XML tricks."""
     try:
         root = SafeET.fromstring(data)
@@ -102,17 +125,21 @@ def parse_opml(data: bytes) -> list[FeedSpec]:
         raise FeedsConfigError(f"OPML is not well-formed XML: {exc}") from exc
     if _local(root.tag).lower() != "opml":
         raise FeedsConfigError(f"not an OPML document (root element is <{_local(root.tag)}>)")
-    specs = []
+    specs, skipped = [], []
     for outline in root.iter():
         if _local(outline.tag) != "outline":
             continue
         attrs = {k.lower(): v for k, v in outline.attrib.items()}
         url = (attrs.get("xmlurl") or "").strip()
-        if not url.lower().startswith(("http://", "https://")):
+        if not url:
             continue
         name = (attrs.get("title") or attrs.get("text") or "").strip() or None
-        specs.append(FeedSpec(url=url, name=name))
-    return merge_feeds([], specs)[0]
+        problem = "is not an http(s) URL" if url.lower().startswith("file:") else url_problem(url)
+        if problem:
+            skipped.append(f"{name or 'outline'}: url {display_url(url)!r} {problem}")
+        else:
+            specs.append(FeedSpec(url=url, name=name))
+    return OpmlImport(merge_feeds([], specs)[0], skipped)
 
 
 def merge_feeds(existing: list[FeedSpec], new: list[FeedSpec]) -> tuple[list[FeedSpec], int]:
@@ -142,10 +169,17 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-def display_url(url: str) -> str:
-    """A feed URL fit for logs and run metadata: credentials and query tokens (private feeds) left out."""
-    parts = urlsplit(url.strip())
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    suffix = "?…" if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, "", "")) + suffix
+def url_problem(url: str) -> str | None:
+    """Why a feed URL cannot be polled (not http(s), no host, a port that is no port), or None."""
+    if not url.lower().startswith(FEED_SCHEMES):
+        return "is not an http(s) URL"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"is malformed ({exc})"
+    if parts.scheme.lower() != "file" and not parts.hostname:
+        return "has no host"
+    if port == 0:
+        return "has port 0"
+    return None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 T = TypeVar("T")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_USERINFO = re.compile(r"//[^/?#]*@")
 
 
 def valid_text(text: str) -> str:
@@ -21,3 +23,15 @@ def valid_text(text: str) -> str:
 def valid_value(value: T) -> T:
     """A value bound for the warehouse: strings made valid UTF-8, anything else unchanged."""
     return valid_text(value) if isinstance(value, str) else value  # type: ignore[return-value]
+
+
+def display_url(url: str) -> str:
+    """A URL fit for logs, errors and run metadata: credentials and query tokens (private feeds) left out; never raises."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return _USERINFO.sub("//", text.split("#", 1)[0].split("?", 1)[0]) + ("?…" if "?" in text else "")
+    host_port = parts.netloc.rpartition("@")[2]
+    suffix = "?…" if parts.query else ""
+    return urlunsplit((parts.scheme, host_port, parts.path, "", "")) + suffix

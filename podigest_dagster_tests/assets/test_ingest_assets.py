@@ -265,6 +265,14 @@ def test_missing_feeds_file_fails_with_the_reason(setup):
         setup.materialize(assets=(episodes,))
 
 
+def test_a_feed_url_with_a_bad_port_fails_with_a_clear_reason_naming_the_feed(setup):
+    setup.feeds_file.write_text("feeds:\n  - url: http://127.0.0.1:99999/feed?token=SECRET\n    name: Typo\n")
+    with pytest.raises(
+        dg.Failure, match=r"feed #1 \(Typo\): url 'http://127.0.0.1:99999/feed\?…' is malformed"
+    ):
+        setup.materialize(assets=(episodes,))
+
+
 def test_markdown_cells_cannot_inject_markup():
     assert (
         md_cell("a|b <img src=x> [x](javascript:y)\nnext")

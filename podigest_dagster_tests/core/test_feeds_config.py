@@ -11,6 +11,7 @@ from podigest_dagster.core.feeds_config import (
     load_feeds,
     merge_feeds,
     parse_opml,
+    read_opml,
     save_feeds,
 )
 
@@ -109,3 +110,42 @@ def test_display_url_leaves_out_credentials_and_tokens():
         "https://feeds.example.com:8443/p/show.xml?…"
     )
     assert display_url("https://example.com/feed") == "https://example.com/feed"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://h:abc/feed?token=SECRET", "http://h:abc/feed?…"),
+        ("http://u:pw@h:99999/feed", "http://h:99999/feed"),
+        ("http://[::1/feed?k=SECRET", "http://[::1/feed?…"),
+        ("https://u:SECRET@[::1]:8443/x", "https://[::1]:8443/x"),
+        ("", ""),
+    ],
+)
+def test_display_url_never_raises_and_never_shows_secrets(url, shown):
+    assert display_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url", ["http://h:abc/feed", "http://h:99999/feed", "http://[::1/feed", "https:///feed"]
+)
+def test_a_feed_url_with_a_bad_port_or_host_is_rejected_naming_the_feed(tmp_path, url):
+    path = tmp_path / "feeds.yaml"
+    path.write_text(f"feeds:\n  - url: https://a.example/feed\n  - url: '{url}'\n    name: Broken Show\n")
+    with pytest.raises(FeedsConfigError, match=r"feeds.yaml: feed #2 \(Broken Show\): url '.*'"):
+        load_feeds(path)
+
+
+def test_opml_outlines_with_unusable_urls_are_skipped_and_reported():
+    opml = OPML.replace(
+        b"</body>",
+        b'<outline text="Bad Port" xmlUrl="http://h:abc/feed?token=SECRET"/>'
+        b'<outline text="Huge Port" xmlUrl="http://h:99999/feed"/></body>',
+    )
+    imported = read_opml(opml)
+    assert imported.specs == parse_opml(OPML)
+    assert len(imported.skipped) == 3
+    assert imported.skipped[0].startswith("bad scheme: url 'javascript:alert(1)'")
+    assert imported.skipped[1].startswith("Bad Port: url 'http://h:abc/feed?…' is malformed")
+    assert imported.skipped[2].startswith("Huge Port: url 'http://h:99999/feed' is malformed")
+    assert "SECRET" not in " ".join(imported.skipped)
