@@ -160,17 +160,19 @@ def top_insights(
     embedder: EmbedderResource,
 ) -> dg.MaterializeResult:
     """The day's top insights: ranked by support, insightfulness and novelty against recent digests,
-    diverse, never padded; optionally rewritten by the LLM, with the extract kept on any failure."""
+    diverse, never padded; optionally rewritten by the LLM (a re-run reuses the day's accepted rewrites),
+    with the extract kept on any failure."""
     day = date.fromisoformat(context.partition_key)
     ranking = RankingConfig(top_n=config.top_n)
     with warehouse.read_connection() as conn:
         clusters = insight_store.load_clusters(conn, day)
         past, past_texts = insight_store.load_past_sent(conn, day, config.lookback_days)
+        earlier_rewrites = insight_store.load_llm_rewrites(conn, day)
     attach_sentence_vectors(clusters, embedder.embed)
     _, excluded = eligible_clusters(clusters, past, ranking, past_texts)
     items = rank_clusters(clusters, past, ranking, past_texts)
     rewriter = llm.rewriter()
-    rewriter.rewrite_items(items)
+    rewriter.rewrite_items(items, earlier_rewrites)
     with warehouse.get_connection() as conn:
         insight_store.replace_top_insights(conn, day, items)
     return dg.MaterializeResult(
@@ -181,6 +183,7 @@ def top_insights(
             "past_insights_compared": len(past),
             "rewrite_status": dg.MetadataValue.json(dict(Counter(i.rewrite_status for i in items))),
             "llm_tokens_used": rewriter.tokens_used,
+            "llm_rewrites_reused": rewriter.reused,
             "preview": dg.MetadataValue.md(top_preview(items)),
         }
     )

@@ -53,6 +53,10 @@ JOIN insight_candidates k ON k.candidate_id = c.candidate_id
 JOIN insight_embeddings m ON m.candidate_id = c.candidate_id
 WHERE t.partition_date >= ? AND t.partition_date < ?
 """
+DAY_LLM_REWRITES_SQL = """
+SELECT candidate_id, extractive_text, insight FROM top_insights
+WHERE partition_date = ? AND rewrite_status = 'llm'
+"""
 UNEMBEDDED_SQL = """
 SELECT c.candidate_id, c.text FROM insight_candidates c LEFT JOIN insight_embeddings m
   ON m.candidate_id = c.candidate_id AND m.model = ?
@@ -145,6 +149,13 @@ def load_past_sent(
     window = [day - timedelta(days=lookback_days), day]
     found = conn.execute(PAST_SENT_SQL, [*window, *window]).fetchall()
     return insight_rows.vector_matrix([r[0] for r in found]), [r[1] for r in found]
+
+
+def load_llm_rewrites(conn: duckdb.DuckDBPyConnection, day: date) -> dict[tuple[str, str], str]:
+    """The partition's accepted LLM rewrites by (candidate id, extractive text): a re-run reuses them
+    instead of paying for the same call again and getting different wording."""
+    found = conn.execute(DAY_LLM_REWRITES_SQL, [day]).fetchall()
+    return {(cid, extract): insight for cid, extract, insight in found}
 
 
 # --- writing ---------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +116,7 @@ class InsightRewriter:
     def __init__(self, settings: LLMSettings) -> None:
         self.settings = settings
         self.tokens_used = 0
+        self.reused = 0
 
     @property
     def enabled(self) -> bool:
@@ -142,11 +144,21 @@ class InsightRewriter:
                 time.sleep(self.settings.retry_backoff_s * (attempt + 1))
         return None, f"llm_failed: {reason}"
 
-    def rewrite_items(self, items: list[TopItem]) -> list[TopItem]:
-        """Rewrite each item's evidence in place when a model is set; record every item's status."""
+    def rewrite_items(
+        self, items: list[TopItem], stored: Mapping[tuple[str, str], str] | None = None
+    ) -> list[TopItem]:
+        """Rewrite each item's evidence in place when a model is set; record every item's status.
+
+        `stored` holds earlier accepted rewrites by (candidate id, extractive text): such an item takes
+        the stored text with no call, so re-running a day costs nothing and keeps its wording."""
         for item in items:
             if not self.enabled:
                 item.rewrite_status = "extractive"
+                continue
+            earlier = (stored or {}).get((item.candidate_id, item.extractive_text))
+            if earlier:
+                item.insight, item.rewrite_status = earlier, "llm"
+                self.reused += 1
                 continue
             text, status = self.rewrite(item.evidence or [item.extractive_text])
             item.rewrite_status = status

@@ -138,16 +138,41 @@ def test_the_next_day_never_repeats_what_was_sent_and_drops_each_shows_boilerpla
     assert dropped["boilerplate"] >= 1
 
 
-def test_an_llm_reply_replaces_the_text_and_a_malformed_one_keeps_the_extract(warehouse_path):
-    good = "Free parking is one of the costliest gifts a city makes, because each space occupies land worth thousands of dollars a year."
-    materialize(warehouse_path, DAY, LLMResource(model="openai/gpt-4o-mini", retry_backoff_s=0,
-                                                  completion_kwargs={"mock_response": json.dumps({"insight": good})}))
-    with db.read_connection(warehouse_path) as conn:
-        rows = conn.execute("SELECT insight, extractive_text, rewrite_status FROM top_insights").fetchall()
-    assert all(r[0] == good and r[2] == "llm" and r[1] != good for r in rows)
-    materialize(warehouse_path, DAY, LLMResource(model="openai/gpt-4o-mini", retries=0,
-                                                  completion_kwargs={"mock_response": "not json"}))
-    with db.read_connection(warehouse_path) as conn:
-        rows = conn.execute("SELECT insight, extractive_text, rewrite_status FROM top_insights").fetchall()
+GOOD_REWRITE = (
+    "Free parking is one of the costliest gifts a city makes, because each space occupies land worth thousands "
+    "of dollars a year."
+)
+
+
+def llm(mock) -> LLMResource:
+    return LLMResource(model="openai/gpt-4o-mini", retries=0, retry_backoff_s=0,
+                       completion_kwargs={"mock_response": mock})
+
+
+def top_rows(path: str) -> list[tuple]:
+    with db.read_connection(path) as conn:
+        return conn.execute(
+            "SELECT insight, extractive_text, rewrite_status FROM top_insights ORDER BY rank"
+        ).fetchall()
+
+
+def test_an_llm_reply_replaces_the_text(warehouse_path):
+    materialize(warehouse_path, DAY, llm(json.dumps({"insight": GOOD_REWRITE})))
+    rows = top_rows(warehouse_path)
+    assert len(rows) == 5 and all(r[0] == GOOD_REWRITE and r[2] == "llm" and r[1] != GOOD_REWRITE for r in rows)
+
+
+def test_a_malformed_llm_reply_keeps_the_extract(warehouse_path):
+    materialize(warehouse_path, DAY, llm("not json"))
+    rows = top_rows(warehouse_path)
     assert len(rows) == 5
     assert all(r[0] == r[1] and r[2] == "llm_failed: malformed_json" for r in rows)
+
+
+def test_rerunning_a_day_reuses_its_llm_rewrites_without_calling_the_llm_again(warehouse_path):
+    materialize(warehouse_path, DAY, llm(json.dumps({"insight": GOOD_REWRITE})))
+    first = top_rows(warehouse_path)
+    again = materialize(warehouse_path, DAY, llm("not json: a call here would mark every item llm_failed"))
+    assert top_rows(warehouse_path) == first
+    meta = again.asset_materializations_for_node("top_insights")[0].metadata
+    assert meta["llm_tokens_used"].value == 0 and meta["llm_rewrites_reused"].value == 5

@@ -187,3 +187,19 @@ def test_a_failed_write_rolls_back_and_keeps_the_partitions_previous_rows(path):
         with pytest.raises(duckdb.ConstraintException):
             insight_store.replace_candidates(conn, DAY, ["ep1"], [candidate("c2"), candidate("c2")])
         assert conn.execute("SELECT candidate_id FROM insight_candidates").fetchall() == [("c1",)]
+
+
+def test_llm_rewrites_are_loaded_only_for_the_day_and_only_when_accepted(path):
+    vectors = unit_vectors(3)
+    members = [candidate("c1", seq=0), candidate("c2", seq=2)]
+    with db.write_connection(path) as conn:
+        add_episode(conn, "ep1", DAY, segments=["x"])
+    store_candidates(path, DAY, members, vectors[:2])
+    clusters = [Cluster(i, [m], vectors[i : i + 1], m, vectors[i]) for i, m in enumerate(members)]
+    items = [top_item(i + 1, c, vectors[i]) for i, c in enumerate(clusters)]
+    items[0].rewrite_status, items[1].rewrite_status = "llm", "llm_failed: malformed_json"
+    with db.write_connection(path) as conn:
+        insight_store.replace_top_insights(conn, DAY, items)
+    with db.read_connection(path) as conn:
+        assert insight_store.load_llm_rewrites(conn, DAY) == {("c1", members[0].text): "Sent 1."}
+        assert insight_store.load_llm_rewrites(conn, DAY + timedelta(days=1)) == {}

@@ -86,3 +86,16 @@ def test_only_the_clusters_own_evidence_is_sent():
     user = messages[-1]["content"]
     assert "first excerpt" in user and "second excerpt" in user
     assert len(messages) == 2 and messages[0]["role"] == "system"
+
+
+def test_a_stored_rewrite_of_the_same_extract_is_reused_without_a_call():
+    llm = rewriter(ValueError("the provider must not be called"))
+    [done] = llm.rewrite_items([item()], {("c1", EXTRACT): GOOD})
+    assert done.insight == GOOD and done.rewrite_status == "llm"
+    assert llm.tokens_used == 0 and llm.reused == 1
+
+
+def test_a_stored_rewrite_of_a_different_extract_is_not_reused():
+    llm = rewriter(json.dumps({"insight": GOOD}))
+    [done] = llm.rewrite_items([item()], {("c1", "An older extract of the same candidate."): "Stale text."})
+    assert done.insight == GOOD and llm.reused == 0 and llm.tokens_used > 0
