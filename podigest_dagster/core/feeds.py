@@ -445,5 +445,8 @@ def current_enclosures(url: str, **fetch_options: Any) -> dict[str, str]:
     fetched = fetch_feed(url, **fetch_options)
     if fetched.status != "ok" or fetched.body is None:
         return {}
-    parsed = parse_feed(fetched.body, url, base_url=fetched.final_url)
+    try:
+        parsed = parse_feed(fetched.body, url, base_url=fetched.final_url)
+    except Exception:  # noqa: BLE001 - a feed that turned hostile is as good as unreachable
+        return {}
     return {e.episode_id: e.enclosure_url for e in parsed.episodes if e.enclosure_url}

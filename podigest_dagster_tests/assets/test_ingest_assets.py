@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from podigest_dagster.assets.ingest import episode_audio, episodes, md_cell
+from podigest_dagster.core import feeds
 from podigest_dagster.core.feeds_config import FeedSpec, save_feeds
 from podigest_dagster.resources.ingest import IngestSettings
 from podigest_dagster.resources.warehouse import WarehouseResource
@@ -222,6 +223,22 @@ def test_unreachable_feed_falls_back_to_the_stored_enclosure(setup):
     server.add("/flaky.xml", b"", status=500)
     result = setup.materialize(selection=[episode_audio], retries=0)
     assert metadata(result, "episode_audio")["downloaded"] == 1
+
+
+def test_a_feed_that_breaks_the_parser_falls_back_to_the_stored_enclosure(setup, monkeypatch):
+    server = setup.server
+    server.add("/odd.xml", rss(item("O", guid="o1", pub=ON_DAY, enclosure="/audio/o.mp3")))
+    server.add("/audio/o.mp3", mp3("o"), Content_Type="audio/mpeg")
+    save_feeds(setup.feeds_file, [FeedSpec(server.url("/odd.xml"))])
+    setup.materialize(assets=(episodes,))
+
+    def explode(*args, **kwargs):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(feeds, "parse_feed", explode)
+    result = setup.materialize(selection=[episode_audio])
+    assert metadata(result, "episode_audio")["downloaded"] == 1
+    assert setup.sql("SELECT status FROM episode_audio") == [("ok",)]
 
 
 def test_failed_download_is_recorded_and_retried_on_the_next_run(setup):
