@@ -18,6 +18,7 @@ from podigest_dagster.warehouse.db import read_connection
 FORMATS = ("table", "csv", "json")
 MAX_CELL_WIDTH = 60
 NULL_TEXT = "NULL"
+SANDBOX = {"enable_external_access": False}
 
 
 class QueryError(Exception):
@@ -33,13 +34,16 @@ def _reason(exc: duckdb.Error) -> str:
     message = _one_line(exc)
     if "read-only" in message.lower():
         return f"the warehouse is opened read-only, so only queries that read are allowed ({message})"
+    if "disabled by configuration" in message:
+        return f"the SQL console reads only the warehouse, never other files or extensions ({message})"
     return message
 
 
 def fetch(db_path: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
-    """Run one query on a read-only connection; column names and rows, or QueryError."""
+    """Run one query on a read-only connection with no file or network access (DuckDB lets a read-only
+    connection COPY TO or read any file otherwise); column names and rows, or QueryError."""
     try:
-        with read_connection(db_path) as conn:
+        with read_connection(db_path, config=SANDBOX) as conn:
             cursor = conn.execute(sql)
             if cursor.description is None:
                 return [], []

@@ -62,11 +62,11 @@ def write_connection(db_path: str | Path, config: dict | None = None) -> Iterato
 
 
 @contextmanager
-def read_connection(db_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_connection(db_path: str | Path, config: dict | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection; works while runs write, between their short write connections."""
     if not Path(db_path).exists():
         raise FileNotFoundError(f"no warehouse at {db_path}: run `podigest run` or `podigest demo` first")
-    conn = _connect(db_path, read_only=True)
+    conn = _connect(db_path, read_only=True, config=config)
     try:
         yield conn
     finally:

@@ -73,6 +73,28 @@ def test_a_write_statement_is_refused_and_changes_nothing(warehouse):
     assert json.loads(run_query(warehouse, "SELECT count(*) AS n FROM feeds", fmt="json")) == [{"n": 2}]
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY (SELECT * FROM feeds) TO '{out}'",
+        "COPY feeds TO '{out}' (FORMAT csv)",
+        "EXPORT DATABASE '{dir}'",
+        "ATTACH '{db}' AS other",
+        "SELECT * FROM read_csv('{secret}')",
+    ],
+)
+def test_file_access_is_refused_and_no_file_appears(warehouse, tmp_path, sql):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("token\nhunter2\n", encoding="utf-8")
+    out, folder, other = tmp_path / "x.csv", tmp_path / "export", tmp_path / "other.duckdb"
+    query = sql.format(out=out, dir=folder, db=other, secret=secret)
+    with pytest.raises(QueryError, match="never other files") as refused:
+        run_query(warehouse, query)
+    assert "hunter2" not in str(refused.value) and "\n" not in str(refused.value)
+    assert not out.exists() and not folder.exists() and not other.exists()
+    assert json.loads(run_query(warehouse, "SELECT count(*) AS n FROM feeds", fmt="json")) == [{"n": 2}]
+
+
 def test_queries_do_not_wait_for_the_writer_lock(warehouse):
     with writer_lock(warehouse):
         assert json.loads(run_query(warehouse, "SELECT count(*) AS n FROM feeds", fmt="json")) == [{"n": 2}]
