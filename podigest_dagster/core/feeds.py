@@ -29,6 +29,7 @@ from podigest_dagster.core.untrusted import valid_text
 MAX_FEED_BYTES = 20_000_000
 MAX_TITLE_CHARS = 2_000
 MAX_NOTES_CHARS = 50_000
+MAX_ENCLOSURE_LENGTH = 2**62
 EARLIEST_YEAR = 1995
 FUTURE_TOLERANCE = timedelta(days=7)
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -284,8 +285,16 @@ def _enclosure(entry: Any, base: str) -> tuple[str | None, str | None, int | Non
     chosen = (media or candidates)[0]
     url = urljoin(base, str(chosen.get("href")).strip())
     kind = str(chosen.get("type") or "").strip() or None
-    length = str(chosen.get("length") or "").strip()
-    return url, kind, int(length) if length.isdigit() and int(length) > 0 else None
+    return url, kind, _length(chosen.get("length"))
+
+
+def _length(value: Any) -> int | None:
+    """A declared byte length that can be true: digits only, above 0, at most 2**62 (fits a BIGINT)."""
+    text = str(value or "").strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    length = int(text)
+    return length if 0 < length <= MAX_ENCLOSURE_LENGTH else None
 
 
 def parse_duration(value: Any) -> float | None:

@@ -312,3 +312,14 @@ def test_a_character_reference_to_no_character_becomes_a_replacement_character(r
     [episode] = parsed.episodes
     assert (parsed.error, parsed.title) == (None, "Show \ufffd")
     assert (episode.title, episode.show_notes) == ("Episode \ufffd one", "notes \ufffd")
+
+
+@pytest.mark.parametrize(
+    ("length", "kept"),
+    [("4096", 4096), (str(2**62), 2**62), ("99999999999999999999", None), ("-5", None), ("0", None),
+     ("²", None), ("12 MB", None)],
+)  # fmt: skip
+def test_an_enclosure_length_that_cannot_be_true_is_left_out(length, kept):
+    extra = f'<enclosure url="/a.mp3" type="audio/mpeg" length="{length}"/>'
+    [episode] = parse_feed(rss(item("Ep", guid="g1", extra=extra)), FEED, now=NOW).episodes
+    assert episode.enclosure_length == kept

@@ -323,6 +323,26 @@ def test_text_that_is_not_valid_unicode_is_stored_with_replacement_characters(se
     assert setup.sql("SELECT text FROM transcript_segments") == [("Caf\ufffd open late.",)]
 
 
+def test_an_absurd_enclosure_length_drops_only_the_length_not_the_feed(setup):
+    server = setup.server
+    huge = '<enclosure url="/a/huge.mp3" type="audio/mpeg" length="99999999999999999999"/>'
+    negative = '<enclosure url="/a/neg.mp3" type="audio/mpeg" length="-1"/>'
+    body = rss(
+        item("huge", guid="h", pub=ON_DAY, extra=huge),
+        item("negative", guid="n", pub=ON_DAY, extra=negative),
+        item("fine", guid="f", pub=ON_DAY, enclosure="/a/fine.mp3"),
+    )
+    server.add("/feed.xml", body, Content_Type="application/rss+xml")
+    save_feeds(setup.feeds_file, [FeedSpec(server.url("/feed.xml"))])
+    assert setup.materialize(selection=[episodes]).success
+    assert setup.sql("SELECT title, enclosure_length FROM episodes ORDER BY title") == [
+        ("fine", 4096),
+        ("huge", None),
+        ("negative", None),
+    ]
+    assert setup.sql("SELECT last_status, last_error FROM feeds") == [("ok", None)]
+
+
 PAYLOADS = [
     '<script>alert("x")</script>',
     "<img src=x onerror=alert(1)>",
