@@ -25,6 +25,7 @@ from urllib.request import url2pathname
 from podigest_dagster import settings
 from podigest_dagster.core import netguard
 from podigest_dagster.core.netguard import BlockedURL, FetchError
+from podigest_dagster.core.untrusted import display_url
 
 __all__ = ["BlockedURL", "FetchError", "HttpResult", "demo_dir", "get", "stream_to_file", "with_retries"]
 
@@ -223,7 +224,7 @@ def _open(
         conn.close()
         target = _strip_fragment(urljoin(current, location.strip()))
         if target in seen:
-            raise FetchError(f"redirect loop: {target} was already visited")
+            raise FetchError(f"redirect loop: {display_url(target)} was already visited")
         seen.add(target)
         current = target
     raise FetchError(f"too many redirects (more than {limits.max_redirects})")
@@ -304,7 +305,7 @@ def _network_error(exc: BaseException, host: str, deadline: _Deadline) -> FetchE
 
 def _status_error(status: int, reason: str, url: str) -> FetchError:
     transient = status in TRANSIENT_STATUSES or status >= 500
-    host = urlsplit(url).hostname or url
+    host = urlsplit(url).hostname or display_url(url)
     return FetchError(f"HTTP {status} {reason} from {host}".strip(), status=status, transient=transient)
 
 

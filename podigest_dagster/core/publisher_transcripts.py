@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from podigest_dagster.core import http
 from podigest_dagster.core.html_text import html_to_text
 from podigest_dagster.core.segments import Segment
-from podigest_dagster.core.untrusted import valid_text
+from podigest_dagster.core.untrusted import display_url, valid_text
 
 MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
 MERGE_MAX_S = 30.0
@@ -196,7 +196,7 @@ def parse_transcript(body: bytes, content_type: str | None, url: str) -> list[Se
     else:
         segments = parse_plain(text)
     if not segments:
-        raise TranscriptError(f"the {fmt} transcript at {url} holds no text")
+        raise TranscriptError(f"the {fmt} transcript at {display_url(url)} holds no text")
     return segments
 
 
@@ -242,8 +242,8 @@ def fetch_transcript(
             allow_private=allow_private,
         )
     except http.FetchError as exc:
-        raise TranscriptError(f"cannot fetch transcript {url}: {exc}") from exc
+        raise TranscriptError(f"cannot fetch transcript {display_url(url)}: {exc}") from exc
     if result.status != 200:
-        raise TranscriptError(f"cannot fetch transcript {url}: HTTP {result.status}")
+        raise TranscriptError(f"cannot fetch transcript {display_url(url)}: HTTP {result.status}")
     content_type = result.headers.get("content-type") or entry.get("type")
     return parse_transcript(result.body, content_type, result.url)

@@ -60,6 +60,15 @@ def test_redirect_loop_is_refused(http_server):
         http.get(url, max_bytes=KB, allow_private=True)
 
 
+def test_a_redirect_loop_error_leaves_out_the_private_feed_token(http_server):
+    http_server.add_handler("/a?token=SECRET", redirect_to("/b?token=SECRET"))
+    url = http_server.add_handler("/b?token=SECRET", redirect_to("/a?token=SECRET"))
+    with pytest.raises(FetchError, match="redirect loop") as caught:
+        http.get(url, max_bytes=KB, allow_private=True)
+    assert "SECRET" not in str(caught.value)
+    assert "/b?…" in str(caught.value)
+
+
 def test_too_many_redirects_are_refused(http_server):
     for i in range(4):
         http_server.add_handler(f"/r{i}", redirect_to(f"/r{i + 1}"))

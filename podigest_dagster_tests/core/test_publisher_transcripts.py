@@ -183,3 +183,13 @@ def test_a_lone_surrogate_in_a_json_transcript_becomes_a_replacement_character()
 def test_a_json_transcript_nested_too_deeply_is_an_error_not_a_crash():
     with pytest.raises(TranscriptError, match="nested too deeply"):
         parse_transcript(b"[" * 200_000, "application/json", "https://example.com/t.json")
+
+
+def test_transcript_errors_leave_out_the_private_feed_token(http_server, podigest_home):
+    gone = http_server.url("/gone.vtt?token=SECRET")
+    empty = http_server.add("/empty.vtt?token=SECRET", "WEBVTT\n\n", Content_Type="text/vtt")
+    for url in (gone, empty, "http://u:SECRET@127.0.0.1:1/t.vtt"):
+        with pytest.raises(TranscriptError) as caught:
+            fetch_transcript({"url": url, "type": "text/vtt"}, deadline_s=5)
+        assert "SECRET" not in str(caught.value)
+        assert "/t.vtt" in str(caught.value) or ".vtt?…" in str(caught.value)
