@@ -19,6 +19,7 @@ from podigest_dagster.core.download import (
 )
 from podigest_dagster.core.feeds import FeedPoll, current_enclosures, poll_feed
 from podigest_dagster.core.feeds_config import FeedsConfigError, display_url, load_feeds
+from podigest_dagster.core.render import md_cell
 from podigest_dagster.partitions import daily_partitions
 from podigest_dagster.resources.ingest import IngestSettings
 from podigest_dagster.resources.warehouse import WarehouseResource
@@ -251,14 +252,6 @@ def _feeds_table(polls: list[FeedPoll]) -> str:
         ]
         lines.append("| " + " | ".join(md_cell(c) for c in cells) + " |")
     return "\n".join(lines)
-
-
-def md_cell(text: str, limit: int = 160) -> str:
-    """Untrusted text made safe for one Markdown table cell: one line, no markup, no HTML."""
-    flat = " ".join(str(text).split())[:limit]
-    for char in "\\`*_[]<>|#!":
-        flat = flat.replace(char, "\\" + char)
-    return flat
 
 
 def _audio_metadata(

@@ -15,6 +15,7 @@ from podigest_dagster.core.candidates import extract_candidates
 from podigest_dagster.core.clustering import Cluster, cluster_candidates, embed_sentences
 from podigest_dagster.core.insight_rows import attach_sentence_vectors
 from podigest_dagster.core.ranking import RankingConfig, TopItem, eligible_clusters, rank_clusters
+from podigest_dagster.core.render import md_cell
 from podigest_dagster.partitions import daily_partitions
 from podigest_dagster.resources.embedder import EmbedderResource
 from podigest_dagster.resources.llm import LLMResource
@@ -33,19 +34,13 @@ class InsightsConfig(dg.Config):
 # --- previews --------------------------------------------------------------------------------------
 
 
-def md_cell(text: str, limit: int = 200) -> str:
-    """Text safe inside one markdown table cell."""
-    flat = " ".join(str(text).split()).replace("|", "\\|")
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def top_preview(items: list[TopItem]) -> str:
     """The top items as a markdown table for the Dagster UI."""
     lines = ["| rank | support | score | insight | sources | rewrite |", "|---|---|---|---|---|---|"]
     for i in items:
         sources = ", ".join(f"{s.podcast} @{int(s.start_s)}s" for s in i.sources)
         lines.append(
-            f"| {i.rank} | {i.support} | {i.score:.2f} | {md_cell(i.insight)} | {md_cell(sources, 120)} | "
+            f"| {i.rank} | {i.support} | {i.score:.2f} | {md_cell(i.insight, 200)} | {md_cell(sources, 120)} | "
             f"{md_cell(i.rewrite_status, 60)} |"
         )
     return "\n".join(lines)
@@ -56,7 +51,7 @@ def clusters_preview(clusters: list[Cluster], limit: int = 10) -> str:
     lines = ["| cluster | support | podcasts | representative |", "|---|---|---|---|"]
     for c in clusters[:limit]:
         lines.append(
-            f"| {c.cluster_id} | {c.support} | {md_cell(', '.join(c.podcasts), 80)} | {md_cell(c.representative.text)} |"
+            f"| {c.cluster_id} | {c.support} | {md_cell(', '.join(c.podcasts), 80)} | {md_cell(c.representative.text, 200)} |"
         )
     return "\n".join(lines)
 

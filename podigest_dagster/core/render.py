@@ -122,6 +122,19 @@ def escape_markdown(text: str | None) -> str:
     )
 
 
+_MD_CELL_ACTIVE = re.compile(r"([\\`*_\[\]<>|#!~&])")
+
+
+def md_cell(text: object, limit: int = 160) -> str:
+    """Untrusted text for one Markdown table cell (Dagster UI previews): cleaned to one line, cut to
+    `limit` characters, then every character that could open a link, image, HTML tag, emphasis or a new
+    column backslash-escaped, so a transcript's `![x](http://...)` shows as text and loads nothing."""
+    flat = clean_text(str(text))
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return _MD_CELL_ACTIVE.sub(r"\\\1", flat)
+
+
 def _markdown_url(url: str) -> str:
     return quote(url, safe="/:?#[]@!$&'*+,;=%-._~")
 

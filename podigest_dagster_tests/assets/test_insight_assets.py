@@ -2,15 +2,19 @@ import json
 from datetime import UTC, date, datetime
 
 import dagster as dg
+import numpy as np
 import pytest
+from markdown_it import MarkdownIt
 
 from podigest_dagster.assets.insights import (
     insight_candidates,
     insight_clusters,
     insight_embeddings,
     top_insights,
+    top_preview,
 )
 from podigest_dagster.core.candidates import EpisodeTranscript
+from podigest_dagster.core.ranking import Source, TopItem
 from podigest_dagster.resources.embedder import EmbedderResource
 from podigest_dagster.resources.llm import LLMResource
 from podigest_dagster.resources.warehouse import WarehouseResource
@@ -176,3 +180,14 @@ def test_rerunning_a_day_reuses_its_llm_rewrites_without_calling_the_llm_again(w
     assert top_rows(warehouse_path) == first
     meta = again.asset_materializations_for_node("top_insights")[0].metadata
     assert meta["llm_tokens_used"].value == 0 and meta["llm_rewrites_reused"].value == 5
+
+
+def test_the_top_preview_shows_transcript_markup_as_text_not_images_or_links():
+    hostile = "Look ![x](http://t/p.png) and [a](javascript:x) <img src=x> | end"
+    item = TopItem(
+        rank=1, cluster_id=0, candidate_id="c1", insight=hostile, extractive_text=hostile, support=1, score=0.5,
+        sources=[Source("[Show](javascript:y)", "Ep", "e1", None, 3.0, 9.0)], embedding=np.zeros(384),
+    )
+    html = MarkdownIt("commonmark").enable("table").render(top_preview([item]))
+    assert "<img" not in html and "<a " not in html
+    assert html.count("<td>") == 6

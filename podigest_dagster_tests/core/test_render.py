@@ -14,6 +14,7 @@ from podigest_dagster.core.render import (
     DigestItem,
     Source,
     format_timestamp,
+    md_cell,
     render_html,
     render_json,
     render_markdown,
@@ -193,3 +194,19 @@ def test_quality_rules_catch_repeats_and_untimed_items():
     assert quality.untraceable_ranks(digest) == [2, 3]
     assert quality.item_count_ok(digest)
     assert not quality.item_count_ok(Digest("2024-03-05"))
+
+
+CELL_ATTACKS = "see ![x](http://t/p.png) and [a](javascript:x) | <img src=x onerror=y> **loud** `code`"
+
+
+def test_table_cells_render_images_links_and_html_as_inert_text():
+    table = f"| col | other |\n|---|---|\n| {md_cell(CELL_ATTACKS)} | {md_cell('fine')} |\n"
+    tags = _parse_html(MarkdownIt("commonmark").enable("table").render(table))
+    assert not {"img", "a", "strong", "code"} & set(tags.tags)
+    assert tags.tags.count("td") == 2 and not tags.hrefs
+    assert " ".join(CELL_ATTACKS.split()) in "".join(tags.text)
+
+
+def test_a_long_cell_is_cut_before_escaping_and_stays_on_one_line():
+    cell = md_cell("word\n" * 100 + "[tail](javascript:x)", limit=40)
+    assert "\n" not in cell and cell.endswith("…") and len(cell) == 40
