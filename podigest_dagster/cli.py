@@ -139,16 +139,19 @@ def cmd_digest(args: argparse.Namespace) -> None:
 
 
 def cmd_feeds_import(args: argparse.Namespace) -> None:
-    from podigest_dagster.core.feeds_config import load_feeds, merge_feeds, parse_opml, save_feeds
+    from podigest_dagster.core.feeds_config import load_feeds, merge_feeds, read_opml, save_feeds
 
     opml = Path(args.opml)
     if not opml.exists():
         raise CLIError(f"OPML file not found: {opml}")
     target = Path(args.feeds) if args.feeds else settings.feeds_file()
     existing = load_feeds(target) if target.exists() else []
-    merged, added = merge_feeds(existing, parse_opml(opml.read_bytes()))
+    found = read_opml(opml.read_bytes())
+    merged, added = merge_feeds(existing, found.specs)
     save_feeds(target, merged)
     print(f"podigest: imported {added} new feed(s) from {opml} into {target} ({len(merged)} in all)")
+    for line in found.skipped:
+        print(f"podigest: skipped {line}")
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> None:

@@ -10,7 +10,8 @@ from podigest_dagster.warehouse.db import write_connection
 
 OPML = """<?xml version="1.0"?><opml version="2.0"><head><title>My podcasts</title></head><body>
 <outline text="feeds"><outline type="rss" text="Show A" xmlUrl="https://a.example/feed.xml"/>
-<outline type="rss" text="Show B" xmlUrl="https://b.example/rss"/></outline></body></opml>"""
+<outline type="rss" text="Show B" xmlUrl="https://b.example/rss"/>
+<outline type="rss" text="Broken" xmlUrl="http://c.example:99999/feed"/></outline></body></opml>"""
 
 
 def test_help_explains_every_command(capsys):
@@ -29,6 +30,7 @@ def test_feeds_import_merges_opml_and_list_shows_never_polled(podigest_home, cap
     assert main(["feeds", "import", str(opml)]) == 0
     out = capsys.readouterr().out
     assert "imported 2 new feed(s)" in out and "imported 0 new feed(s)" in out
+    assert "skipped" in out and "Broken" in out
     assert main(["feeds", "list"]) == 0
     out = capsys.readouterr().out
     assert "2 feed(s)" in out and "Show A" in out and "never polled" in out
