@@ -81,17 +81,15 @@ def _first_line(text: str | None) -> str:
 
 def read_digest(partition_key: str, fmt: str) -> str:
     """The stored digest of a day in one format."""
+    from podigest_dagster.core.digest_store import load_rendering
     from podigest_dagster.warehouse.db import read_connection
 
     column = {"md": "markdown", "html": "html", "json": "json", "text": "text"}[fmt]
     with read_connection(settings.warehouse_path()) as conn:
-        row = conn.execute(
-            f"SELECT {column} FROM digests WHERE partition_date = ?",  # noqa: S608 - column from a fixed map
-            [partition_key],
-        ).fetchone()
-    if row is None:
+        text = load_rendering(conn, partition_key, column)
+    if text is None:
         raise CLIError(f"no digest stored for {partition_key}: run `podigest run --date {partition_key}` first")
-    return row[0]
+    return text
 
 
 def cmd_run(args: argparse.Namespace) -> None:
