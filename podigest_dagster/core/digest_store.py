@@ -13,6 +13,7 @@ import duckdb
 
 from podigest_dagster.core.render import Digest, DigestItem, Renderings, sources_from_json
 from podigest_dagster.core.rss import FeedEntry
+from podigest_dagster.warehouse.db import transaction
 
 FILE_SUFFIXES = {"md": "markdown", "html": "html", "txt": "text", "json": "json"}
 
@@ -34,8 +35,7 @@ def save_digest(
     conn: duckdb.DuckDBPyConnection, digest: Digest, rendered: Renderings, created_at: datetime
 ) -> None:
     """Replace the partition's digests and digest_items rows in one transaction."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute("DELETE FROM digest_items WHERE partition_date = ?", [digest.date])
         conn.execute("DELETE FROM digests WHERE partition_date = ?", [digest.date])
         conn.execute(
@@ -59,10 +59,6 @@ def save_digest(
                     for item in digest.items
                 ],
             )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _sources_json(item: DigestItem) -> str:

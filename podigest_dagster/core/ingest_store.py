@@ -12,6 +12,7 @@ import duckdb
 from podigest_dagster.core.download import DownloadResult
 from podigest_dagster.core.feeds import EpisodeRecord, FeedPoll
 from podigest_dagster.core.untrusted import valid_value
+from podigest_dagster.warehouse.db import transaction
 
 EPISODE_COLUMNS = (
     "episode_id", "feed_url", "podcast", "guid", "title", "published_at", "partition_date", "date_status",
@@ -81,8 +82,7 @@ def feed_validators(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | No
 
 def record_poll(conn: duckdb.DuckDBPyConnection, poll: FeedPoll, polled_at: datetime) -> None:
     """Upsert the poll's episodes and its feed row in one transaction (validators never run ahead of data)."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         upsert_episodes(conn, poll.episodes, polled_at)
         conn.execute(
             UPSERT_FEED,
@@ -92,10 +92,6 @@ def record_poll(conn: duckdb.DuckDBPyConnection, poll: FeedPoll, polled_at: date
                 valid_value(poll.error), poll.http_status,
             ],
         )  # fmt: skip
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def upsert_episodes(conn: duckdb.DuckDBPyConnection, records: list[EpisodeRecord], now: datetime) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import duckdb
@@ -13,6 +11,7 @@ from podigest_dagster.core import insight_rows
 from podigest_dagster.core.candidates import Candidate, EpisodeTranscript
 from podigest_dagster.core.clustering import Cluster
 from podigest_dagster.core.ranking import TopItem
+from podigest_dagster.warehouse.db import transaction
 
 DAY_EPISODES_SQL = """
 SELECT episode_id, coalesce(podcast, feed_url), coalesce(title, ''), feed_url, link, enclosure_url
@@ -88,15 +87,6 @@ INSERT_TOP_ITEM = (
 )
 
 
-@contextmanager
-def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        yield conn
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -165,7 +155,7 @@ def replace_candidates(
     conn: duckdb.DuckDBPyConnection, day: date, episode_ids: list[str], candidates: list[Candidate]
 ) -> None:
     """Swap the partition's (and its episodes') candidates for the new ones in one transaction."""
-    with _transaction(conn):
+    with transaction(conn):
         conn.execute(DELETE_DAY_CANDIDATES, [day])
         conn.execute(DELETE_EPISODE_CANDIDATES, [episode_ids])
         if candidates:
@@ -176,7 +166,7 @@ def store_embeddings(
     conn: duckdb.DuckDBPyConnection, model: str, ids: list[str], vectors: np.ndarray
 ) -> None:
     """Store new embeddings and drop those whose candidate no longer exists, in one transaction."""
-    with _transaction(conn):
+    with transaction(conn):
         if ids:
             conn.executemany(
                 UPSERT_EMBEDDING, [[cid, model, vec.tolist()] for cid, vec in zip(ids, vectors, strict=True)]
@@ -187,7 +177,7 @@ def store_embeddings(
 def replace_clusters(conn: duckdb.DuckDBPyConnection, day: date, clusters: list[Cluster]) -> None:
     """Swap the partition's cluster memberships in one transaction."""
     memberships = insight_rows.membership_rows(day, clusters)
-    with _transaction(conn):
+    with transaction(conn):
         conn.execute(DELETE_DAY_CLUSTERS, [day])
         if memberships:
             conn.executemany(INSERT_MEMBERSHIP, memberships)
@@ -195,7 +185,7 @@ def replace_clusters(conn: duckdb.DuckDBPyConnection, day: date, clusters: list[
 
 def replace_top_insights(conn: duckdb.DuckDBPyConnection, day: date, items: list[TopItem]) -> None:
     """Swap the partition's top items in one transaction."""
-    with _transaction(conn):
+    with transaction(conn):
         conn.execute(DELETE_DAY_TOP, [day])
         if items:
             conn.executemany(INSERT_TOP_ITEM, [insight_rows.top_item_row(day, i) for i in items])

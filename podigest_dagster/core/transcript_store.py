@@ -7,6 +7,7 @@ import pandas as pd
 
 from podigest_dagster.core.transcript_work import EpisodeWork, Outcome
 from podigest_dagster.core.untrusted import valid_text, valid_value
+from podigest_dagster.warehouse.db import transaction
 
 WORK_SQL = """
 SELECT e.episode_id, e.transcript_urls, e.duration_s,
@@ -64,8 +65,7 @@ def store_outcome(
 ) -> None:
     """Replace the episode's segments and upsert its transcripts row, in one transaction."""
     rows = _segment_frame(episode_id, outcome)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute(DELETE_SEGMENTS, [episode_id])
         if len(rows):
             conn.register("new_segments", rows)
@@ -86,7 +86,3 @@ def store_outcome(
                 valid_value(outcome.error),
             ],
         )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise

@@ -73,6 +73,18 @@ def read_connection(db_path: str | Path, config: dict | None = None) -> Iterator
         conn.close()
 
 
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, rolled back on any error (also an interrupt), so a write is all or nothing."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def migration_files() -> list[tuple[int, str, str]]:
     """(version, name, sql) of every migration shipped in the package, in order."""
     folder = resources.files("podigest_dagster.warehouse") / "migrations"
@@ -95,14 +107,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> list[str]:
     for version, name, sql in migration_files():
         if version in done:
             continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(conn):
             conn.execute(sql)
             conn.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
         log.info("warehouse migrated to version %s (%s)", version, name)
         applied.append(name)
     return applied
