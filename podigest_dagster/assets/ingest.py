@@ -3,21 +3,21 @@
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
 
 from podigest_dagster.core import ingest_store as store
-from podigest_dagster.core.download import (
-    DownloadError,
-    DownloadResult,
-    download_audio,
-    find_audio,
-    remove_stale_parts,
+from podigest_dagster.core.audio_fetch import (
+    AudioTally,
+    DownloadLimits,
+    fetch,
+    fresh_enclosures,
+    pending_downloads,
 )
-from podigest_dagster.core.feeds import FeedPoll, current_enclosures, poll_feed
+from podigest_dagster.core.download import remove_stale_parts
+from podigest_dagster.core.feeds import FeedPoll, poll_feed
 from podigest_dagster.core.feeds_config import FeedsConfigError, display_url, load_feeds
 from podigest_dagster.core.render import md_cell
 from podigest_dagster.partitions import daily_partitions
@@ -62,21 +62,23 @@ def episode_audio(
     with warehouse.get_connection() as conn:
         tasks = store.audio_tasks(conn, day)
         by_url = store.downloaded_by_url(conn)
-    counts: Counter[str] = Counter()
-    errors: dict[str, str] = {}
-    pending = [t for t in tasks if not _already_present(warehouse, t, day, audio_dir, by_url, counts)]
-    fresh = _fresh_enclosures(context, {t.feed_url for t in pending if t.enclosure_url}, ingest)
+    tally = AudioTally()
+    pending = pending_downloads(warehouse.get_connection, tasks, day, audio_dir, by_url, tally)
+    feed_urls = {t.feed_url for t in pending if t.enclosure_url}
+    fresh, unread = fresh_enclosures(feed_urls, **_feed_options(ingest))
+    for url in unread:
+        context.log.warning(
+            f"could not re-read {display_url(url)}; using the enclosure URLs stored at the last poll"
+        )
+    limits = _download_limits(ingest)
     for index, task in enumerate(pending, start=1):
         url = fresh.get(task.episode_id) or task.enclosure_url
-        outcome = _download(warehouse, task, day, url, ingest, by_url)
-        counts[outcome[0]] += 1
-        counts["bytes"] += outcome[1]
-        if outcome[2]:
-            errors[task.title or task.episode_id] = outcome[2]
+        outcome = fetch(warehouse.get_connection, task, day, url, limits, by_url)
+        tally.add(task, outcome)
         context.log.info(
-            f"audio {index}/{len(pending)} {task.title!r}: {outcome[0]} {outcome[2] or ''}".rstrip()
+            f"audio {index}/{len(pending)} {task.title!r}: {outcome.status} {outcome.error or ''}".rstrip()
         )
-    return dg.MaterializeResult(metadata=_audio_metadata(counts, errors, len(tasks), len(fresh)))
+    return dg.MaterializeResult(metadata=_audio_metadata(tally, len(tasks), len(fresh)))
 
 
 def _record(
@@ -100,6 +102,19 @@ def _record(
         return failed
 
 
+def _download_limits(ingest: IngestSettings) -> DownloadLimits:
+    return DownloadLimits(
+        audio_dir=ingest.audio_path(),
+        max_bytes=ingest.max_audio_bytes,
+        connect_timeout_s=ingest.connect_timeout_s,
+        read_timeout_s=ingest.read_timeout_s,
+        deadline_s=ingest.download_deadline_s,
+        retries=ingest.retries,
+        backoff_s=ingest.backoff_s,
+        allow_private=ingest.allow_private(),
+    )
+
+
 def _feed_options(ingest: IngestSettings) -> dict[str, Any]:
     return {
         "max_bytes": ingest.max_feed_bytes,
@@ -110,109 +125,6 @@ def _feed_options(ingest: IngestSettings) -> dict[str, Any]:
         "retries": ingest.retries,
         "backoff_s": ingest.backoff_s,
     }
-
-
-def _already_present(
-    warehouse: WarehouseResource,
-    task: store.AudioTask,
-    day: date,
-    audio_dir: Path,
-    by_url: dict[str, store.AudioTask],
-    counts: Counter[str],
-) -> bool:
-    """True when the episode needs no download: no enclosure, its file is there, or the same audio is."""
-    if not task.enclosure_url:
-        if task.status != "no_enclosure":
-            with warehouse.get_connection() as conn:
-                store.record_audio_failed(conn, task.episode_id, day, None, "entry has no enclosure", 0)
-        counts["no_enclosure"] += 1
-        return True
-    if task.status == "ok" and task.path and _exists(task.path):
-        counts["already_present"] += 1
-        return True
-    source = _reusable(task, audio_dir, by_url)
-    if source is None:
-        return False
-    with warehouse.get_connection() as conn:
-        store.record_audio_ok(conn, task.episode_id, day, task.enclosure_url, source, datetime.now(UTC))
-    counts["already_present"] += 1
-    return True
-
-
-def _reusable(
-    task: store.AudioTask, audio_dir: Path, by_url: dict[str, store.AudioTask]
-) -> DownloadResult | None:
-    """Audio already on disk for this episode: its own file under another name, or the same URL's file."""
-    if task.status == "ok" and task.sha256:
-        existing = find_audio(audio_dir, task.sha256)
-        if existing is not None:
-            return _as_result(task, existing)
-    same_url = by_url.get(task.enclosure_url or "")
-    return _as_result(same_url, None) if same_url else None
-
-
-def _download(
-    warehouse: WarehouseResource,
-    task: store.AudioTask,
-    day: date,
-    url: str,
-    ingest: IngestSettings,
-    by_url: dict[str, store.AudioTask],
-) -> tuple[str, int, str | None]:
-    """Download one episode and commit its row at once; (outcome, bytes downloaded, error)."""
-    reuse = by_url.get(url)
-    if reuse is not None:
-        with warehouse.get_connection() as conn:
-            store.record_audio_ok(conn, task.episode_id, day, url, _as_result(reuse, None), datetime.now(UTC))
-        return "already_present", 0, None
-    try:
-        result = download_audio(
-            url,
-            ingest.audio_path(),
-            max_bytes=ingest.max_audio_bytes,
-            connect_timeout_s=ingest.connect_timeout_s,
-            read_timeout_s=ingest.read_timeout_s,
-            deadline_s=ingest.download_deadline_s,
-            retries=ingest.retries,
-            allow_private=ingest.allow_private(),
-            backoff_s=ingest.backoff_s,
-        )
-    except DownloadError as exc:
-        with warehouse.get_connection() as conn:
-            store.record_audio_failed(conn, task.episode_id, day, url, str(exc), exc.attempts)
-        return "failed", 0, str(exc)
-    with warehouse.get_connection() as conn:
-        store.record_audio_ok(conn, task.episode_id, day, url, result, datetime.now(UTC))
-    by_url[url] = store.AudioTask(
-        task.episode_id, task.feed_url, task.title, url, "ok", result.sha256, str(result.path), result.bytes,
-        result.content_type,
-    )  # fmt: skip
-    return "downloaded", result.bytes, None
-
-
-def _fresh_enclosures(
-    context: dg.AssetExecutionContext, feed_urls: set[str], ingest: IngestSettings
-) -> dict[str, str]:
-    """Re-read each feed with pending downloads for its current enclosure URLs (signed URLs expire)."""
-    fresh: dict[str, str] = {}
-    for url in sorted(feed_urls):
-        found = current_enclosures(url, **_feed_options(ingest))
-        if not found:
-            context.log.warning(
-                f"could not re-read {display_url(url)}; using the enclosure URLs stored at the last poll"
-            )
-        fresh.update(found)
-    return fresh
-
-
-def _as_result(task: store.AudioTask, path: Path | None) -> DownloadResult:
-    return DownloadResult(
-        task.sha256 or "", path or Path(task.path or ""), task.bytes or 0, task.content_type, 0
-    )
-
-
-def _exists(path: str) -> bool:
-    return Path(path).is_file()
 
 
 def _poll_summary(poll: FeedPoll) -> str:
@@ -254,16 +166,14 @@ def _feeds_table(polls: list[FeedPoll]) -> str:
     return "\n".join(lines)
 
 
-def _audio_metadata(
-    counts: Counter[str], errors: dict[str, str], episodes_count: int, fresh: int
-) -> dict[str, Any]:
+def _audio_metadata(tally: AudioTally, episodes_count: int, fresh: int) -> dict[str, Any]:
     return {
         "episodes_in_partition": episodes_count,
-        "downloaded": counts["downloaded"],
-        "already_present": counts["already_present"],
-        "failed": counts["failed"],
-        "no_enclosure": counts["no_enclosure"],
-        "bytes_downloaded": counts["bytes"],
+        "downloaded": tally.downloaded,
+        "already_present": tally.already_present,
+        "failed": tally.failed,
+        "no_enclosure": tally.no_enclosure,
+        "bytes_downloaded": tally.bytes_downloaded,
         "enclosures_re_read": fresh,
-        "errors": dg.MetadataValue.json(errors),
+        "errors": dg.MetadataValue.json(tally.errors),
     }
