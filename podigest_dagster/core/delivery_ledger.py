@@ -30,6 +30,15 @@ class Delivery:
     error: str | None
 
 
+UPSERT_ATTEMPT = (
+    "INSERT INTO deliveries (partition_date, channel, recipient, message_id, status, error, attempts, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, NULL, 1, ?) "
+    "ON CONFLICT (partition_date, channel, recipient) DO UPDATE SET "
+    "message_id = excluded.message_id, status = excluded.status, error = NULL, "
+    "attempts = deliveries.attempts + 1, updated_at = excluded.updated_at"
+)
+
+
 def load(conn: duckdb.DuckDBPyConnection, date: str, channel: str) -> dict[str, Delivery]:
     """Every recipient's row for a partition and channel."""
     rows = conn.execute(
@@ -83,11 +92,7 @@ def claim(
         return None
     message_id = (current.message_id if current else None) or new_message_id
     conn.execute(
-        "INSERT INTO deliveries (partition_date, channel, recipient, message_id, status, error, attempts, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, NULL, 1, ?) "
-        "ON CONFLICT (partition_date, channel, recipient) DO UPDATE SET "
-        "message_id = excluded.message_id, status = excluded.status, error = NULL, "
-        "attempts = deliveries.attempts + 1, updated_at = excluded.updated_at",
+        UPSERT_ATTEMPT,
         [date, channel, recipient, message_id, SENDING, _now()],
     )
     return message_id
@@ -112,11 +117,7 @@ def record_published(
 ) -> None:
     """Upsert a `sent` row for an idempotent channel (RSS) that is simply rewritten each run."""
     conn.execute(
-        "INSERT INTO deliveries (partition_date, channel, recipient, message_id, status, error, attempts, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, NULL, 1, ?) "
-        "ON CONFLICT (partition_date, channel, recipient) DO UPDATE SET "
-        "message_id = excluded.message_id, status = excluded.status, error = NULL, "
-        "attempts = deliveries.attempts + 1, updated_at = excluded.updated_at",
+        UPSERT_ATTEMPT,
         [date, channel, recipient, message_id, SENT, _now()],
     )
 

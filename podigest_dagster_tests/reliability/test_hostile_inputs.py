@@ -49,6 +49,20 @@ def feeds_rows(setup: Setup) -> dict[str, tuple]:
     return {url.rsplit("/", 1)[1]: (status, error, title) for url, status, error, title in rows}
 
 
+def materialize_transcripts(setup, tmp_path) -> dg.ExecuteInProcessResult:
+    """Only `transcripts`, on what the ingest assets stored."""
+    return dg.materialize(
+        [transcripts, episode_audio, episodes],
+        selection=[transcripts],
+        partition_key=DAY,
+        resources={
+            "warehouse": setup.warehouse,
+            "ingest": setup.settings(),
+            "transcriber": TranscriberResource(models_dir=str(tmp_path / "models")),
+        },
+    )
+
+
 def test_hostile_feeds_each_record_a_clear_error_and_the_good_feeds_are_stored(setup):
     server = setup.server
     good = rss(
@@ -271,16 +285,7 @@ def test_sql_meta_characters_in_every_text_field_round_trip_verbatim(setup, tmp_
     server.add("/feed.xml", body, Content_Type="application/rss+xml")
     save_feeds(setup.feeds_file, [FeedSpec(server.url("/feed.xml"))])
     assert setup.materialize().success
-    assert dg.materialize(
-        [transcripts, episode_audio, episodes],
-        selection=[transcripts],
-        partition_key=DAY,
-        resources={
-            "warehouse": setup.warehouse,
-            "ingest": setup.settings(),
-            "transcriber": TranscriberResource(models_dir=str(tmp_path / "models")),
-        },
-    ).success
+    assert materialize_transcripts(setup, tmp_path).success
 
     [row] = setup.sql("SELECT podcast, guid, title, show_notes, link, enclosure_url FROM episodes")
     assert row == (SQLISH + " show", SQLISH + " guid", SQLISH, SQLISH + " notes", link, enclosure)
@@ -305,16 +310,7 @@ def test_text_that_is_not_valid_unicode_is_stored_with_replacement_characters(se
     save_feeds(setup.feeds_file, [FeedSpec(server.url("/feed.xml"))])
     assert setup.materialize(selection=[episodes]).success
     for _ in range(2):
-        assert dg.materialize(
-            [transcripts, episode_audio, episodes],
-            selection=[transcripts],
-            partition_key=DAY,
-            resources={
-                "warehouse": setup.warehouse,
-                "ingest": setup.settings(),
-                "transcriber": TranscriberResource(models_dir=str(tmp_path / "models")),
-            },
-        ).success
+        assert materialize_transcripts(setup, tmp_path).success
 
     assert setup.sql("SELECT podcast, title, show_notes FROM episodes") == [
         ("Show \ufffd", "Ep \ufffd", "notes \ufffd")
