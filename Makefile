@@ -29,6 +29,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 test: system-deps setup lint
 	$(BIN)/pytest -q

@@ -29,19 +29,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from podigest_dagster import settings  # noqa: E402
+
+settings.use_offline_environment()
 
 import numpy as np  # noqa: E402
 from synthetic_days import Scenario, scenarios  # noqa: E402
 
-from podigest_dagster import settings  # noqa: E402
-from podigest_dagster.core import audio as audio_module  # noqa: E402
-from podigest_dagster.core import transcribe as transcribe_module  # noqa: E402
-from podigest_dagster.core.candidates import EpisodeTranscript, Segment, build_sentences  # noqa: E402
-from podigest_dagster.core.embedding import Embedder  # noqa: E402
-from podigest_dagster.core.insight_pipeline import run_day  # noqa: E402
-from podigest_dagster.core.transcribe import Transcriber  # noqa: E402
+from podigest_dagster.core.insights.candidates import EpisodeTranscript, Segment, build_sentences  # noqa: E402
+from podigest_dagster.core.insights.embedding import Embedder  # noqa: E402
+from podigest_dagster.core.insights.pipeline import run_day  # noqa: E402
+from podigest_dagster.core.transcribe import audio as audio_module  # noqa: E402
+from podigest_dagster.core.transcribe import engine as transcribe_module  # noqa: E402
+from podigest_dagster.core.transcribe.engine import Transcriber  # noqa: E402
 from podigest_dagster.demo import demo_dir  # noqa: E402
 from podigest_dagster.demo.build import episode_turns  # noqa: E402
 from podigest_dagster.demo.scripts import DEMO_DAYS, Day, Episode, Show  # noqa: E402

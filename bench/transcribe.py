@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -20,15 +19,17 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from podigest_dagster import settings  # noqa: E402
+
+settings.use_offline_environment()
 
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 
 from podigest_dagster import settings  # noqa: E402
-from podigest_dagster.core.transcribe import Transcriber, load_model  # noqa: E402
-from podigest_dagster.core.whisper_model import resolve_model  # noqa: E402
+from podigest_dagster.core.transcribe.engine import Transcriber, load_model  # noqa: E402
+from podigest_dagster.core.transcribe.whisper_model import resolve_model  # noqa: E402
 from podigest_dagster_tests.support import speech  # noqa: E402
 
 PARAGRAPHS = [

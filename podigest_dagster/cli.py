@@ -52,9 +52,9 @@ def run_partition(partition_key: str, feeds_file: Path | None = None) -> None:
             "run `podigest feeds import FILE.opml`, or try `podigest demo`"
         )
     _ensure_dagster_home()
-    from podigest_dagster.assets.dbt import prepare_dbt_manifest
     from podigest_dagster.definitions import build_definitions
-    from podigest_dagster.jobs import DAILY_JOB_NAME
+    from podigest_dagster.defs.daily import DAILY_JOB_NAME
+    from podigest_dagster.defs.marts.assets import prepare_dbt_manifest
 
     prepare_dbt_manifest()
     job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
@@ -81,7 +81,7 @@ def _first_line(text: str | None) -> str:
 
 def read_digest(partition_key: str, fmt: str) -> str:
     """The stored digest of a day in one format."""
-    from podigest_dagster.core.digest_store import load_rendering
+    from podigest_dagster.core.digest.store import load_rendering
     from podigest_dagster.warehouse.db import read_connection
 
     column = {"md": "markdown", "html": "html", "json": "json", "text": "text"}[fmt]
@@ -137,7 +137,7 @@ def cmd_digest(args: argparse.Namespace) -> None:
 
 
 def cmd_feeds_import(args: argparse.Namespace) -> None:
-    from podigest_dagster.core.feeds_config import load_feeds, merge_feeds, read_opml, save_feeds
+    from podigest_dagster.core.ingest.feeds_config import load_feeds, merge_feeds, read_opml, save_feeds
 
     opml = Path(args.opml)
     if not opml.exists():
@@ -153,7 +153,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> None:
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> None:
-    from podigest_dagster.core.feeds_config import load_feeds
+    from podigest_dagster.core.ingest.feeds_config import load_feeds
     from podigest_dagster.warehouse.db import read_connection
 
     target = Path(args.feeds) if args.feeds else settings.feeds_file()
@@ -181,14 +181,14 @@ def cmd_feeds_list(args: argparse.Namespace) -> None:
 
 
 def cmd_sql(args: argparse.Namespace) -> None:
-    from podigest_dagster.core.sql_console import run_query
+    from podigest_dagster.warehouse.sql_console import run_query
 
     print(run_query(settings.warehouse_path(), args.query, fmt=args.format))
 
 
 def cmd_prepare(args: argparse.Namespace) -> None:
-    from podigest_dagster.assets.dbt import prepare_dbt_manifest
-    from podigest_dagster.core.whisper_model import ensure_bundled_whisper_base
+    from podigest_dagster.core.transcribe.whisper_model import ensure_bundled_whisper_base
+    from podigest_dagster.defs.marts.assets import prepare_dbt_manifest
 
     print(f"podigest: dbt manifest at {prepare_dbt_manifest()}")
     print(f"podigest: bundled Whisper base model at {ensure_bundled_whisper_base(settings.models_dir())}")
@@ -196,7 +196,7 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 
 def cmd_ui(args: argparse.Namespace) -> None:
     home = _ensure_dagster_home()
-    from podigest_dagster.assets.dbt import prepare_dbt_manifest
+    from podigest_dagster.defs.marts.assets import prepare_dbt_manifest
 
     prepare_dbt_manifest()
     print(f"podigest: Dagster UI on http://127.0.0.1:{args.port} (DAGSTER_HOME={home})", flush=True)
@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="materialise the whole chain for one UTC day (default: yesterday)")
-    from podigest_dagster.partitions import yesterday_utc
+    from podigest_dagster.defs.daily import yesterday_utc
 
     run.add_argument("--date", type=_valid_date, default=yesterday_utc(), help="day of publication, YYYY-MM-DD")
     run.add_argument("--feeds", help="feeds.yaml to poll (default: PODIGEST_FEEDS or PODIGEST_HOME/feeds.yaml)")
@@ -252,9 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    settings.use_offline_environment()
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

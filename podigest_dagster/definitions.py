@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from podigest_dagster import settings
-from podigest_dagster.assets import dbt as dbt_assets
-from podigest_dagster.assets import digest, ingest, insights, transcribe
-from podigest_dagster.jobs import daily_digest_job, daily_digest_schedule
-from podigest_dagster.resources.embedder import EmbedderResource
-from podigest_dagster.resources.ingest import IngestSettings
-from podigest_dagster.resources.llm import LLMResource
-from podigest_dagster.resources.mailer import MailerResource
-from podigest_dagster.resources.transcriber import TranscriberResource
-from podigest_dagster.resources.warehouse import WarehouseResource
+from podigest_dagster.defs.daily import daily_digest_job, daily_digest_schedule
+from podigest_dagster.defs.digest import assets as digest
+from podigest_dagster.defs.digest.resources import MailerResource
+from podigest_dagster.defs.ingest import assets as ingest
+from podigest_dagster.defs.ingest.resources import IngestSettings
+from podigest_dagster.defs.insights import assets as insights
+from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResource
+from podigest_dagster.defs.marts import assets as dbt_assets
+from podigest_dagster.defs.transcribe import assets as transcribe
+from podigest_dagster.defs.transcribe.resources import TranscriberResource
+from podigest_dagster.defs.warehouse import WarehouseResource
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+settings.use_offline_environment()
 
 _modules = [ingest, transcribe, insights, digest, dbt_assets]
 

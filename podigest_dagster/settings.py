@@ -34,3 +34,21 @@ def feeds_file() -> Path:
 
 def allow_private_network() -> bool:
     return os.environ.get("PODIGEST_ALLOW_PRIVATE_NETWORK", "").strip().lower() in {"1", "true", "yes"}
+
+
+def demo_dir() -> Path:
+    """The bundled demo podcasts (feeds/, audio/, transcripts/): the only place `file://` URLs may point into."""
+    return (Path(__file__).resolve().parent / "demo").resolve()
+
+
+OFFLINE_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",  # weights come from packages, never from a model hub
+    "TRANSFORMERS_OFFLINE": "1",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # litellm must not download its price map at import
+}
+
+
+def use_offline_environment() -> None:
+    """Set the offline defaults (a variable the user set wins): called once by every entry point."""
+    for name, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+from podigest_dagster import settings
+
+settings.use_offline_environment()
 
 from podigest_dagster_tests.support.http_server import TestHTTPServer, serve  # noqa: E402
 

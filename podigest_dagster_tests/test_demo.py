@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from podigest_dagster.core.embedding import Embedder
+from podigest_dagster.core.insights.embedding import Embedder
 from podigest_dagster.demo import DEMO_DATE, DEMO_PREVIOUS_DATE
 from podigest_dagster.demo.scripts import DEMO_DAY
 

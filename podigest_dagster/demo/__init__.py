@@ -7,13 +7,9 @@ from pathlib import Path
 import yaml
 
 from podigest_dagster.demo.scripts import DEMO_DATE, DEMO_PREVIOUS_DATE, SHOWS
+from podigest_dagster.settings import demo_dir
 
 __all__ = ["DEMO_DATE", "DEMO_PREVIOUS_DATE", "demo_dir", "demo_feed_urls", "write_demo_feeds_yaml"]
-
-
-def demo_dir() -> Path:
-    """The installed package's demo directory (feeds/, audio/, transcripts/)."""
-    return Path(__file__).resolve().parent
 
 
 def demo_feed_urls() -> list[tuple[str, str]]:

@@ -6,7 +6,6 @@ audio encoder, so rebuilding only changes files whose scripts changed.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,13 +14,13 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from podigest_dagster.core.text.sentences import split_sentences
 from podigest_dagster.demo.scripts import DEMO_DAYS, SHOWS, Episode, Show
 from podigest_dagster.demo.tts import Rendering, Turn, synthesize
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def vtt_cues(
 ) -> Iterable[tuple[float, float, str, str]]:
     """One cue per sentence, timed by sharing each turn's span in proportion to sentence length."""
     for line, (start, end) in zip(episode.lines, spans, strict=True):
-        sentences = [s for s in _SENTENCE_END.split(line.text) if s]
+        sentences = split_sentences(line.text, max_words=None)
         total = sum(len(s) for s in sentences)
         position = start
         for sentence in sentences:

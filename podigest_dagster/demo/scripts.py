@@ -13,7 +13,6 @@ from podigest_dagster.demo.tts import Voice
 DEMO_DATE = "2026-11-27"
 DEMO_PREVIOUS_DATE = "2026-11-26"
 
-LINE_KINDS = ("intro", "banter", "sponsor", "subscribe", "outro", "question", "insight")
 
 
 @dataclass(frozen=True)
@@ -492,8 +491,3 @@ DEMO_DAY = Day(
     planted_for(_DEMO_EPISODES, _CANONICAL, {p.key: p.date for p in PREVIOUS_DAY.planted}),
 )
 DEMO_DAYS: tuple[Day, ...] = (PREVIOUS_DAY, DEMO_DAY)
-
-
-def show_by_key(key: str) -> Show:
-    """The demo show with that key."""
-    return next(show for show in SHOWS if show.key == key)

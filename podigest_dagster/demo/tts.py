@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import wave
 from collections.abc import Sequence
@@ -34,11 +33,6 @@ class Turn:
     voice: Voice
     text: str
     pause_s: float = 0.6
-
-
-def espeak_available() -> bool:
-    """True when the espeak-ng binary is on PATH (needed only to regenerate audio)."""
-    return shutil.which("espeak-ng") is not None
 
 
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:

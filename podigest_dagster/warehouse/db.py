@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -20,6 +20,9 @@ from filelock import FileLock
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 600.0
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+"""Opens a short warehouse connection (a writer's, under the lock): what core code that writes takes."""
 OPEN_RETRY_S = 60.0
 
 

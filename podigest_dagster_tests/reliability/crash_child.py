@@ -16,8 +16,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from podigest_dagster.partitions import daily_partitions
-from podigest_dagster.resources.warehouse import WarehouseResource
+from podigest_dagster.defs.daily import daily_partitions
+from podigest_dagster.defs.warehouse import WarehouseResource
 
 
 def _stall(marker: str) -> None:
@@ -26,8 +26,8 @@ def _stall(marker: str) -> None:
 
 
 def _audio(args: dict) -> dg.ExecuteInProcessResult:
-    from podigest_dagster.assets.ingest import episode_audio
-    from podigest_dagster.resources.ingest import IngestSettings
+    from podigest_dagster.defs.ingest.assets import episode_audio
+    from podigest_dagster.defs.ingest.resources import IngestSettings
 
     ingest = IngestSettings(
         feeds_file=args["feeds_file"], audio_dir=args["audio_dir"], retries=0, download_deadline_s=300
@@ -41,8 +41,8 @@ def _audio(args: dict) -> dg.ExecuteInProcessResult:
 
 
 def _transcripts(args: dict) -> dg.ExecuteInProcessResult:
-    from podigest_dagster.assets.transcribe import transcripts
-    from podigest_dagster.resources.transcriber import TranscriberResource
+    from podigest_dagster.defs.transcribe.assets import transcripts
+    from podigest_dagster.defs.transcribe.resources import TranscriberResource
 
     return dg.materialize(
         [transcripts, dg.AssetSpec("episode_audio", partitions_def=daily_partitions)],
@@ -56,8 +56,8 @@ def _transcripts(args: dict) -> dg.ExecuteInProcessResult:
 
 
 def _digest(args: dict) -> dg.ExecuteInProcessResult:
-    from podigest_dagster.assets.digest import daily_digest
-    from podigest_dagster.core import digest_store
+    from podigest_dagster.core.digest import store as digest_store
+    from podigest_dagster.defs.digest.assets import daily_digest
 
     if args.get("stall_at") == "transaction":
         digest_store._sources_json = lambda item: _stall(args["marker"])
@@ -79,8 +79,8 @@ def _digest(args: dict) -> dg.ExecuteInProcessResult:
 
 
 def _delivery(args: dict) -> dg.ExecuteInProcessResult:
-    from podigest_dagster.assets.digest import daily_digest, digest_delivery
-    from podigest_dagster.resources.mailer import MailerResource
+    from podigest_dagster.defs.digest.assets import daily_digest, digest_delivery
+    from podigest_dagster.defs.digest.resources import MailerResource
 
     return dg.materialize(
         [daily_digest, digest_delivery],
@@ -95,10 +95,10 @@ def _delivery(args: dict) -> dg.ExecuteInProcessResult:
 
 def _chain(args: dict) -> dg.ExecuteInProcessResult:
     """Ingest then transcripts for one partition (publisher transcripts: no Whisper needed)."""
-    from podigest_dagster.assets.ingest import episode_audio, episodes
-    from podigest_dagster.assets.transcribe import transcripts
-    from podigest_dagster.resources.ingest import IngestSettings
-    from podigest_dagster.resources.transcriber import TranscriberResource
+    from podigest_dagster.defs.ingest.assets import episode_audio, episodes
+    from podigest_dagster.defs.ingest.resources import IngestSettings
+    from podigest_dagster.defs.transcribe.assets import transcripts
+    from podigest_dagster.defs.transcribe.resources import TranscriberResource
 
     return dg.materialize(
         [episodes, episode_audio, transcripts],

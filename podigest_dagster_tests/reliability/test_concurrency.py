@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from podigest_dagster import settings
-from podigest_dagster.core.feeds_config import FeedSpec, save_feeds
-from podigest_dagster.core.sql_console import run_query
+from podigest_dagster.core.ingest.feeds_config import FeedSpec, save_feeds
 from podigest_dagster.warehouse.db import read_connection, write_connection
-from podigest_dagster_tests.assets.test_ingest_assets import mp3
-from podigest_dagster_tests.core.test_feeds import item, rss
+from podigest_dagster.warehouse.sql_console import run_query
+from podigest_dagster_tests.core.ingest.test_feeds import item, rss
+from podigest_dagster_tests.defs.ingest.test_ingest_assets import mp3
 from podigest_dagster_tests.reliability.test_crash_recovery import Child
 
 DAYS = ("2026-11-20", "2026-11-21", "2026-11-22")

@@ -19,19 +19,21 @@ import duckdb
 import pytest
 
 from podigest_dagster import settings
-from podigest_dagster.assets.digest import daily_digest, digest_delivery
-from podigest_dagster.assets.ingest import episode_audio, episodes
-from podigest_dagster.core import delivery_ledger
-from podigest_dagster.core.feeds_config import FeedSpec, save_feeds
-from podigest_dagster.resources.mailer import MailerResource
-from podigest_dagster.resources.transcriber import TranscriberResource
-from podigest_dagster.resources.warehouse import WarehouseResource
-from podigest_dagster_tests.assets.test_digest_assets import DEFAULT_ITEMS, _insert_top_insights
-from podigest_dagster_tests.assets.test_ingest_assets import Setup
-from podigest_dagster_tests.assets.test_transcripts_asset import add_episode
-from podigest_dagster_tests.assets.test_transcripts_asset import materialize as materialize_transcripts
-from podigest_dagster_tests.assets.test_transcripts_asset import metadata as transcript_metadata
-from podigest_dagster_tests.core.test_feeds import item, rss
+from podigest_dagster.core.digest import ledger as delivery_ledger
+from podigest_dagster.core.ingest.feeds_config import FeedSpec, save_feeds
+from podigest_dagster.defs.digest.assets import daily_digest, digest_delivery
+from podigest_dagster.defs.digest.resources import MailerResource
+from podigest_dagster.defs.ingest.assets import episode_audio, episodes
+from podigest_dagster.defs.transcribe.resources import TranscriberResource
+from podigest_dagster.defs.warehouse import WarehouseResource
+from podigest_dagster_tests.core.ingest.test_feeds import item, rss
+from podigest_dagster_tests.defs.digest.test_digest_assets import DEFAULT_ITEMS, _insert_top_insights
+from podigest_dagster_tests.defs.ingest.test_ingest_assets import Setup
+from podigest_dagster_tests.defs.transcribe.test_transcripts_asset import add_episode
+from podigest_dagster_tests.defs.transcribe.test_transcripts_asset import (
+    materialize as materialize_transcripts,
+)
+from podigest_dagster_tests.defs.transcribe.test_transcripts_asset import metadata as transcript_metadata
 from podigest_dagster_tests.support import speech
 from podigest_dagster_tests.support.smtp_server import SMTPTestServer
 

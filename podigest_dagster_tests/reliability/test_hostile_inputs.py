@@ -15,18 +15,18 @@ from defusedxml import ElementTree as SafeET
 from markdown_it import MarkdownIt
 
 from podigest_dagster import settings
-from podigest_dagster.assets.digest import daily_digest, digest_delivery
-from podigest_dagster.assets.ingest import episode_audio, episodes
-from podigest_dagster.assets.transcribe import transcripts
-from podigest_dagster.core import http, netguard
-from podigest_dagster.core.download import DownloadError, download_audio
-from podigest_dagster.core.feeds import fetch_feed
-from podigest_dagster.core.feeds_config import FeedSpec, save_feeds
-from podigest_dagster.resources.mailer import MailerResource
-from podigest_dagster.resources.transcriber import TranscriberResource
-from podigest_dagster.resources.warehouse import WarehouseResource
-from podigest_dagster_tests.assets.test_ingest_assets import Setup, metadata, mp3
-from podigest_dagster_tests.core.test_feeds import BOMB, XXE, item, rss
+from podigest_dagster.core.ingest.download import DownloadError, download_audio
+from podigest_dagster.core.ingest.feeds import fetch_feed
+from podigest_dagster.core.ingest.feeds_config import FeedSpec, save_feeds
+from podigest_dagster.core.net import netguard
+from podigest_dagster.defs.digest.assets import daily_digest, digest_delivery
+from podigest_dagster.defs.digest.resources import MailerResource
+from podigest_dagster.defs.ingest.assets import episode_audio, episodes
+from podigest_dagster.defs.transcribe.assets import transcripts
+from podigest_dagster.defs.transcribe.resources import TranscriberResource
+from podigest_dagster.defs.warehouse import WarehouseResource
+from podigest_dagster_tests.core.ingest.test_feeds import BOMB, XXE, item, rss
+from podigest_dagster_tests.defs.ingest.test_ingest_assets import Setup, metadata, mp3
 from podigest_dagster_tests.reliability.hostile import assert_inert, endless, redirect, slow_bytes
 
 DAY = "2026-11-20"
@@ -394,14 +394,14 @@ def test_html_and_script_in_titles_and_notes_are_inert_in_every_rendering(podige
 
 
 def test_the_bundled_demo_is_the_only_file_url_served(tmp_path):
-    demo_audio = next(p for p in http.demo_dir().rglob("*") if p.suffix in {".mp3", ".wav", ".ogg"})
+    demo_audio = next(p for p in settings.demo_dir().rglob("*") if p.suffix in {".mp3", ".wav", ".ogg"})
     stored = download_audio(demo_audio.as_uri(), tmp_path, retries=0)
     assert Path(stored.path).read_bytes() == demo_audio.read_bytes()
     outside = tmp_path / "x.mp3"
     outside.write_bytes(demo_audio.read_bytes())
     for url in (
         outside.as_uri(),
-        (http.demo_dir() / ".." / "settings.py").as_uri(),
+        (settings.demo_dir() / ".." / "settings.py").as_uri(),
         "file://evil.example/x.mp3",
     ):
         with pytest.raises(DownloadError, match="refused file:// URL"):

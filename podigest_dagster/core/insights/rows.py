@@ -1,0 +1,110 @@
+"""Warehouse rows of the insight stage <-> its dataclasses: pure shaping, no SQL, no Dagster."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from podigest_dagster.core.insights.candidates import Candidate, EpisodeTranscript
+from podigest_dagster.core.insights.clustering import Cluster
+from podigest_dagster.core.insights.embedding import DIMENSIONS
+from podigest_dagster.core.insights.ranking import TopItem
+from podigest_dagster.core.transcribe.segments import Segment
+
+PAST_EPISODES_PER_SHOW = 5
+
+Row = Sequence[Any]
+
+
+def vector_matrix(vectors: Sequence[Sequence[float]]) -> np.ndarray:
+    """Stored FLOAT[384] embeddings as one (n, 384) float32 matrix, also when there are none."""
+    return np.array(vectors, dtype=np.float32).reshape(len(vectors), DIMENSIONS)
+
+
+def transcripts_from_rows(episode_rows: Iterable[Row], segment_rows: Iterable[Row]) -> list[EpisodeTranscript]:
+    """Episodes (id, podcast, title, feed, link, enclosure) with their (episode id, segment...) rows in order."""
+    segments: dict[str, list[Segment]] = defaultdict(list)
+    for episode_id, seq, start_s, end_s, text, avg_logprob in segment_rows:
+        segments[episode_id].append(Segment(seq, start_s, end_s, text, avg_logprob))
+    return [
+        EpisodeTranscript(eid, podcast, title, feed, segments[eid], link, enclosure)
+        for eid, podcast, title, feed, link, enclosure in episode_rows
+    ]
+
+
+def latest_texts_per_show(rows: Iterable[Row], limit: int = PAST_EPISODES_PER_SHOW) -> dict[str, list[str]]:
+    """Each feed's first `limit` episode texts from (feed, episode, date, text) rows sorted newest first."""
+    texts: dict[str, list[str]] = defaultdict(list)
+    for feed, _, _, text in rows:
+        if len(texts[feed]) < limit:
+            texts[feed].append(text)
+    return dict(texts)
+
+
+def candidate_from_row(r: Row) -> Candidate:
+    """A stored candidate joined with its episode; its sentence span is not stored, so it is the segment span."""
+    return Candidate(
+        candidate_id=r[0], episode_id=r[1], podcast=r[2], feed_url=r[3], episode_title=r[4], link=r[5],
+        enclosure_url=r[6], seq_start=r[7], seq_end=r[8], sent_start=r[7], sent_end=r[8], start_s=r[9],
+        end_s=r[10], raw_text=r[11], text=r[12], score=r[13], features=json.loads(r[14] or "{}"),
+    )
+
+
+def clusters_from_memberships(
+    candidates: list[Candidate],
+    vectors: np.ndarray,
+    memberships: Iterable[Row],
+    sentence_vectors: list[np.ndarray] | None = None,
+) -> list[Cluster]:
+    """Clusters rebuilt from (cluster id, candidate id, is representative) rows over the loaded candidates,
+    with their members' stored sentence embeddings when given."""
+    position = {c.candidate_id: i for i, c in enumerate(candidates)}
+    groups: dict[int, list[tuple[int, bool]]] = defaultdict(list)
+    for cluster_id, candidate_id, is_rep in memberships:
+        if candidate_id in position:
+            groups[cluster_id].append((position[candidate_id], is_rep))
+    clusters = []
+    for cluster_id, entries in sorted(groups.items()):
+        indices = [i for i, _ in entries]
+        rep = next((i for i, is_rep in entries if is_rep), indices[0])
+        sentences = [sentence_vectors[i] for i in indices] if sentence_vectors is not None else None
+        clusters.append(
+            Cluster(
+                cluster_id, [candidates[i] for i in indices], vectors[indices], candidates[rep], vectors[rep],
+                sentences,
+            )
+        )
+    return clusters
+
+
+
+def candidate_row(day: date, c: Candidate) -> list[Any]:
+    """One insight_candidates row, features as sorted JSON."""
+    return [c.candidate_id, day, c.episode_id, c.seq_start, c.seq_end, c.start_s, c.end_s, c.raw_text, c.text,
+            c.score, json.dumps(c.features, sort_keys=True)]
+
+
+def membership_rows(day: date, clusters: list[Cluster]) -> list[list[Any]]:
+    """One insight_clusters row per member, flagging the representative."""
+    return [
+        [day, c.cluster_id, m.candidate_id, m.candidate_id == c.representative.candidate_id, c.support]
+        for c in clusters
+        for m in c.members
+    ]
+
+
+def sources_json(item: TopItem) -> str:
+    """The item's sources as the JSON list stored in top_insights.sources."""
+    return json.dumps([asdict(s) for s in item.sources], ensure_ascii=False)
+
+
+def top_item_row(day: date, i: TopItem) -> list[Any]:
+    """One top_insights row, its embedding as a plain float list."""
+    return [day, i.rank, i.cluster_id, i.candidate_id, i.insight, i.extractive_text, i.support, i.score,
+            sources_json(i), i.rewrite_status, np.asarray(i.embedding, dtype=np.float32).tolist()]

@@ -1,0 +1,210 @@
+"""Warehouse reads and writes of the insight stage: each write replaces one partition's rows in one transaction."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+
+from podigest_dagster.core.insights import rows as insight_rows
+from podigest_dagster.core.insights.candidates import Candidate, EpisodeTranscript
+from podigest_dagster.core.insights.clustering import Cluster
+from podigest_dagster.core.insights.embedding import DIMENSIONS
+from podigest_dagster.core.insights.ranking import TopItem
+from podigest_dagster.warehouse.db import transaction
+
+DAY_EPISODES_SQL = """
+SELECT episode_id, coalesce(podcast, feed_url), coalesce(title, ''), feed_url, link, enclosure_url
+FROM episodes e WHERE partition_date = ?
+  AND EXISTS (SELECT 1 FROM transcript_segments s WHERE s.episode_id = e.episode_id)
+ORDER BY episode_id
+"""
+DAY_SEGMENTS_SQL = """
+SELECT s.episode_id, s.seq, s.start_s, s.end_s, s.text, s.avg_logprob
+FROM transcript_segments s JOIN episodes e ON e.episode_id = s.episode_id
+WHERE e.partition_date = ? ORDER BY s.episode_id, s.seq
+"""
+PAST_SHOW_TEXTS_SQL = """
+SELECT e.feed_url, e.episode_id, max(e.partition_date) AS d, string_agg(s.text, ' ' ORDER BY s.seq)
+FROM transcript_segments s JOIN episodes e ON e.episode_id = s.episode_id
+WHERE e.partition_date >= ? AND e.partition_date < ? AND list_contains(?, e.feed_url)
+GROUP BY e.feed_url, e.episode_id ORDER BY e.feed_url, d DESC, e.episode_id
+"""
+DAY_CANDIDATES_SQL = """
+SELECT c.candidate_id, c.episode_id, coalesce(e.podcast, e.feed_url), e.feed_url, coalesce(e.title, ''),
+       e.link, e.enclosure_url, c.seq_start, c.seq_end, c.start_s, c.end_s, c.raw_text, c.text, c.score,
+       c.features, m.embedding, m.sentence_embeddings
+FROM insight_candidates c JOIN episodes e ON e.episode_id = c.episode_id
+JOIN insight_embeddings m ON m.candidate_id = c.candidate_id
+WHERE c.partition_date = ? ORDER BY c.episode_id, c.start_s, c.candidate_id
+"""
+DAY_MEMBERSHIPS_SQL = """
+SELECT cluster_id, candidate_id, is_representative FROM insight_clusters
+WHERE partition_date = ? ORDER BY cluster_id, candidate_id
+"""
+PAST_SENT_SQL = """
+SELECT embedding, insight FROM top_insights WHERE partition_date >= ? AND partition_date < ?
+  AND embedding IS NOT NULL
+UNION ALL
+SELECT m.embedding, k.text FROM top_insights t
+JOIN insight_clusters c ON c.partition_date = t.partition_date AND c.cluster_id = t.cluster_id
+JOIN insight_candidates k ON k.candidate_id = c.candidate_id
+JOIN insight_embeddings m ON m.candidate_id = c.candidate_id
+WHERE t.partition_date >= ? AND t.partition_date < ?
+"""
+DAY_LLM_REWRITES_SQL = """
+SELECT candidate_id, extractive_text, insight FROM top_insights
+WHERE partition_date = ? AND rewrite_status = 'llm'
+"""
+UNEMBEDDED_SQL = """
+SELECT c.candidate_id, c.text FROM insight_candidates c LEFT JOIN insight_embeddings m
+  ON m.candidate_id = c.candidate_id AND m.model = ?
+WHERE c.partition_date = ? AND (m.candidate_id IS NULL OR m.sentence_embeddings IS NULL)
+ORDER BY c.candidate_id
+"""
+CANDIDATE_COUNT_SQL = "SELECT count(*) FROM insight_candidates WHERE partition_date = ?"
+
+DELETE_DAY_CANDIDATES = "DELETE FROM insight_candidates WHERE partition_date = ?"
+DELETE_EPISODE_CANDIDATES = "DELETE FROM insight_candidates WHERE list_contains(?, episode_id)"
+INSERT_CANDIDATE = (
+    "INSERT INTO insight_candidates (candidate_id, partition_date, episode_id, seq_start, seq_end, "
+    "start_s, end_s, raw_text, text, score, features) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# The only formatted part of these statements is the embedding width, a constant int.
+UPSERT_EMBEDDING = (
+    "INSERT OR REPLACE INTO insight_embeddings (candidate_id, model, embedding, sentence_embeddings) "  # noqa: S608
+    f"VALUES (?, ?, ?::FLOAT[{DIMENSIONS}], ?::FLOAT[{DIMENSIONS}][])"
+)
+DELETE_ORPHAN_EMBEDDINGS = (
+    "DELETE FROM insight_embeddings WHERE candidate_id NOT IN (SELECT candidate_id FROM insight_candidates)"
+)
+DELETE_DAY_CLUSTERS = "DELETE FROM insight_clusters WHERE partition_date = ?"
+INSERT_MEMBERSHIP = (
+    "INSERT INTO insight_clusters (partition_date, cluster_id, candidate_id, is_representative, support) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+DELETE_DAY_TOP = "DELETE FROM top_insights WHERE partition_date = ?"
+INSERT_TOP_ITEM = (
+    "INSERT INTO top_insights (partition_date, rank, cluster_id, candidate_id, insight, extractive_text, "  # noqa: S608
+    "support, score, sources, rewrite_status, embedding) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::FLOAT[{DIMENSIONS}])"
+)
+
+
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def load_day_transcripts(conn: duckdb.DuckDBPyConnection, day: date) -> list[EpisodeTranscript]:
+    """The partition's episodes that have transcript segments, with their segments in order."""
+    episodes = conn.execute(DAY_EPISODES_SQL, [day]).fetchall()
+    segments = conn.execute(DAY_SEGMENTS_SQL, [day]).fetchall()
+    return insight_rows.transcripts_from_rows(episodes, segments)
+
+
+def load_past_show_texts(
+    conn: duckdb.DuckDBPyConnection, day: date, feeds: list[str], lookback_days: int
+) -> dict[str, list[str]]:
+    """Full transcripts of each show's latest earlier episodes: the reference for its recurring boilerplate."""
+    if not feeds:
+        return {}
+    found = conn.execute(PAST_SHOW_TEXTS_SQL, [day - timedelta(days=lookback_days), day, feeds]).fetchall()
+    return insight_rows.latest_texts_per_show(found)
+
+
+def load_candidates(
+    conn: duckdb.DuckDBPyConnection, day: date
+) -> tuple[list[Candidate], np.ndarray, list[np.ndarray]]:
+    """The partition's embedded candidates (with episode details), their embeddings and their sentences'
+    embeddings (one (k, d) array each), aligned by row."""
+    found = conn.execute(DAY_CANDIDATES_SQL, [day]).fetchall()
+    return (
+        [insight_rows.candidate_from_row(r) for r in found],
+        insight_rows.vector_matrix([r[15] for r in found]),
+        [insight_rows.vector_matrix(r[16] or [r[15]]) for r in found],
+    )
+
+
+def load_unembedded(
+    conn: duckdb.DuckDBPyConnection, day: date, model: str
+) -> tuple[list[tuple[str, str]], int]:
+    """The partition's (candidate id, text) pairs with no `model` embedding yet, and its candidate count."""
+    todo = [(cid, text) for cid, text in conn.execute(UNEMBEDDED_SQL, [model, day]).fetchall()]
+    total = conn.execute(CANDIDATE_COUNT_SQL, [day]).fetchone()[0]
+    return todo, total
+
+
+def load_clusters(conn: duckdb.DuckDBPyConnection, day: date) -> list[Cluster]:
+    """The partition's stored clusters, rebuilt with their members, embeddings and representatives."""
+    candidates, vectors, sentence_vectors = load_candidates(conn, day)
+    memberships = conn.execute(DAY_MEMBERSHIPS_SQL, [day]).fetchall()
+    return insight_rows.clusters_from_memberships(candidates, vectors, memberships, sentence_vectors)
+
+
+def load_past_sent(
+    conn: duckdb.DuckDBPyConnection, day: date, lookback_days: int
+) -> tuple[np.ndarray, list[str]]:
+    """What the previous `lookback_days` days sent: each item and every member of its cluster, as aligned
+    embeddings and texts, so a retelling that Whisper garbled differently is still known as a repeat."""
+    window = [day - timedelta(days=lookback_days), day]
+    found = conn.execute(PAST_SENT_SQL, [*window, *window]).fetchall()
+    return insight_rows.vector_matrix([r[0] for r in found]), [r[1] for r in found]
+
+
+def load_llm_rewrites(conn: duckdb.DuckDBPyConnection, day: date) -> dict[tuple[str, str], str]:
+    """The partition's accepted LLM rewrites by (candidate id, extractive text): a re-run reuses them
+    instead of paying for the same call again and getting different wording."""
+    found = conn.execute(DAY_LLM_REWRITES_SQL, [day]).fetchall()
+    return {(cid, extract): insight for cid, extract, insight in found}
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def replace_candidates(
+    conn: duckdb.DuckDBPyConnection, day: date, episode_ids: list[str], candidates: list[Candidate]
+) -> None:
+    """Swap the partition's (and its episodes') candidates for the new ones in one transaction."""
+    with transaction(conn):
+        conn.execute(DELETE_DAY_CANDIDATES, [day])
+        conn.execute(DELETE_EPISODE_CANDIDATES, [episode_ids])
+        if candidates:
+            conn.executemany(INSERT_CANDIDATE, [insight_rows.candidate_row(day, c) for c in candidates])
+
+
+def store_embeddings(
+    conn: duckdb.DuckDBPyConnection,
+    model: str,
+    ids: list[str],
+    vectors: np.ndarray,
+    sentence_vectors: list[np.ndarray],
+) -> None:
+    """Store new embeddings (the passage's and its sentences') and drop those whose candidate no longer
+    exists, in one transaction."""
+    rows = [
+        [cid, model, vec.tolist(), sentences.tolist()]
+        for cid, vec, sentences in zip(ids, vectors, sentence_vectors, strict=True)
+    ]
+    with transaction(conn):
+        if rows:
+            conn.executemany(UPSERT_EMBEDDING, rows)
+        conn.execute(DELETE_ORPHAN_EMBEDDINGS)
+
+
+def replace_clusters(conn: duckdb.DuckDBPyConnection, day: date, clusters: list[Cluster]) -> None:
+    """Swap the partition's cluster memberships in one transaction."""
+    memberships = insight_rows.membership_rows(day, clusters)
+    with transaction(conn):
+        conn.execute(DELETE_DAY_CLUSTERS, [day])
+        if memberships:
+            conn.executemany(INSERT_MEMBERSHIP, memberships)
+
+
+def replace_top_insights(conn: duckdb.DuckDBPyConnection, day: date, items: list[TopItem]) -> None:
+    """Swap the partition's top items in one transaction."""
+    with transaction(conn):
+        conn.execute(DELETE_DAY_TOP, [day])
+        if items:
+            conn.executemany(INSERT_TOP_ITEM, [insight_rows.top_item_row(day, i) for i in items])

@@ -1,0 +1,88 @@
+"""Warehouse reads and writes of the transcribe stage: the day's work list, per-episode transcript replace."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from podigest_dagster.core.net.untrusted import valid_text, valid_value
+from podigest_dagster.core.transcribe.work import EpisodeWork, Outcome
+from podigest_dagster.warehouse.db import transaction
+
+WORK_SQL = """
+SELECT e.episode_id, e.transcript_urls, e.duration_s,
+       a.status, a.path, a.sha256, a.error,
+       t.status, t.source, t.audio_sha256
+FROM episodes e
+LEFT JOIN episode_audio a ON a.episode_id = e.episode_id
+LEFT JOIN transcripts t ON t.episode_id = e.episode_id
+WHERE e.partition_date = ?
+ORDER BY e.published_at, e.episode_id
+"""
+
+DELETE_SEGMENTS = "DELETE FROM transcript_segments WHERE episode_id = ?"
+INSERT_SEGMENTS = (
+    "INSERT INTO transcript_segments (episode_id, seq, start_s, end_s, text, source, "
+    "avg_logprob, no_speech_prob) SELECT episode_id, seq, start_s, end_s, text, source, "
+    "avg_logprob, no_speech_prob FROM new_segments"
+)
+UPSERT_TRANSCRIPT = """
+INSERT INTO transcripts (episode_id, partition_date, status, source, audio_sha256, language,
+    audio_duration_s, transcribe_s, segment_count, error, transcribed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)
+ON CONFLICT (episode_id) DO UPDATE SET
+    partition_date = excluded.partition_date, status = excluded.status, source = excluded.source,
+    audio_sha256 = excluded.audio_sha256, language = excluded.language,
+    audio_duration_s = excluded.audio_duration_s, transcribe_s = excluded.transcribe_s,
+    segment_count = excluded.segment_count, error = excluded.error,
+    transcribed_at = excluded.transcribed_at
+"""
+
+
+def load_work(conn: duckdb.DuckDBPyConnection, partition_date: str) -> list[EpisodeWork]:
+    """The partition's episodes with their audio and any earlier transcript, in publication order."""
+    return [EpisodeWork(*row) for row in conn.execute(WORK_SQL, [partition_date]).fetchall()]
+
+
+def _segment_frame(episode_id: str, outcome: Outcome) -> pd.DataFrame:
+    segments = outcome.segments
+    return pd.DataFrame(
+        {
+            "episode_id": [episode_id] * len(segments),
+            "seq": [s.seq for s in segments],
+            "start_s": [float(s.start_s) for s in segments],
+            "end_s": [float(s.end_s) for s in segments],
+            "text": [valid_text(s.text) for s in segments],
+            "source": [outcome.source] * len(segments),
+            "avg_logprob": pd.array([s.avg_logprob for s in segments], dtype="Float64"),
+            "no_speech_prob": pd.array([s.no_speech_prob for s in segments], dtype="Float64"),
+        }
+    )
+
+
+def store_outcome(
+    conn: duckdb.DuckDBPyConnection, partition_date: str, episode_id: str, outcome: Outcome
+) -> None:
+    """Replace the episode's segments and upsert its transcripts row, in one transaction."""
+    rows = _segment_frame(episode_id, outcome)
+    with transaction(conn):
+        conn.execute(DELETE_SEGMENTS, [episode_id])
+        if len(rows):
+            conn.register("new_segments", rows)
+            conn.execute(INSERT_SEGMENTS)
+            conn.unregister("new_segments")
+        conn.execute(
+            UPSERT_TRANSCRIPT,
+            [
+                episode_id,
+                partition_date,
+                outcome.status,
+                valid_value(outcome.source),
+                outcome.audio_sha256,
+                valid_value(outcome.language),
+                outcome.audio_duration_s,
+                outcome.transcribe_s,
+                len(outcome.segments),
+                valid_value(outcome.error),
+            ],
+        )

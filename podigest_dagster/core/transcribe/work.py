@@ -1,0 +1,176 @@
+"""One episode's transcription: the publisher's transcript when usable, else Whisper; skip rule and tally."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from podigest_dagster import settings
+from podigest_dagster.core.net.limits import MAX_TRANSCRIPT_BYTES
+from podigest_dagster.core.transcribe.audio import AudioError
+from podigest_dagster.core.transcribe.engine import Segment, Transcriber
+from podigest_dagster.core.transcribe.publisher import TranscriptError, choose_transcript, fetch_transcript
+from podigest_dagster.core.transcribe.whisper_model import ModelError
+
+PUBLISHER = "publisher"
+TRANSCRIPT_DEADLINE_S = 120.0
+
+
+@dataclass(frozen=True)
+class EpisodeWork:
+    """What the warehouse knows about one episode before transcription."""
+
+    episode_id: str
+    transcript_urls: str | None
+    declared_duration_s: float | None
+    audio_status: str | None
+    audio_path: str | None
+    audio_sha256: str | None
+    audio_error: str | None
+    done_status: str | None
+    done_source: str | None
+    done_sha256: str | None
+
+    def offered_transcript(self) -> dict | None:
+        """The best publisher transcript entry offered by the feed, if any parses."""
+        try:
+            offered = json.loads(self.transcript_urls or "[]")
+        except ValueError:
+            return None
+        return choose_transcript(offered if isinstance(offered, list) else [])
+
+    def is_done(self, whisper_source: str) -> bool:
+        """Already transcribed: from the publisher, or by this model from this very audio."""
+        if self.done_status != "ok":
+            return False
+        if self.done_source == PUBLISHER:
+            return True
+        same_audio = self.audio_sha256 is not None and self.done_sha256 == self.audio_sha256
+        return self.done_source == whisper_source and same_audio
+
+
+@dataclass
+class Outcome:
+    """The result of transcribing one episode, ready to store."""
+
+    status: str
+    source: str | None
+    audio_sha256: str | None
+    language: str | None = None
+    audio_duration_s: float | None = None
+    transcribe_s: float | None = None
+    segments: list[Segment] = field(default_factory=list)
+    error: str | None = None
+
+
+def _from_publisher(work: EpisodeWork, offered: dict) -> Outcome:
+    started = time.perf_counter()
+    segments = fetch_transcript(
+        offered,
+        max_bytes=MAX_TRANSCRIPT_BYTES,
+        deadline_s=TRANSCRIPT_DEADLINE_S,
+        allow_private=settings.allow_private_network(),
+    )
+    duration = work.declared_duration_s or max((s.end_s for s in segments), default=0.0) or None
+    return Outcome(
+        "ok", PUBLISHER, work.audio_sha256, None, duration, time.perf_counter() - started, segments
+    )
+
+
+def _from_audio(work: EpisodeWork, transcriber: Transcriber) -> Outcome:
+    if work.audio_status != "ok" or not work.audio_path:
+        reason = work.audio_error or work.audio_status or "not downloaded"
+        raise AudioError(f"no audio to transcribe ({reason})")
+    result = transcriber.transcribe(work.audio_path)
+    return Outcome(
+        "ok",
+        transcriber.model_label,
+        work.audio_sha256,
+        result.language,
+        result.duration_s,
+        result.elapsed_s,
+        result.segments,
+    )
+
+
+def transcribe_episode(work: EpisodeWork, transcriber: Transcriber) -> Outcome:
+    """The publisher's transcript when it offers a usable one, else Whisper on the downloaded audio.
+
+    Anything one episode's transcript or audio does is that episode's failure; only a model that
+    cannot load at all (ModelError) is raised, since every other episode would fail the same way.
+    """
+    offered = work.offered_transcript()
+    publisher_error = None
+    if offered:
+        try:
+            return _from_publisher(work, offered)
+        except TranscriptError as exc:
+            publisher_error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - an unforeseen transcript falls back to Whisper
+            publisher_error = f"publisher transcript unusable: {_reason(exc)}"
+    try:
+        return _from_audio(work, transcriber)
+    except ModelError:
+        raise
+    except AudioError as exc:
+        error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - odd audio fails its episode, not the day
+        error = f"transcription failed: {_reason(exc)}"
+    error = f"{publisher_error}; {error}" if publisher_error else error
+    return Outcome("failed", transcriber.model_label, work.audio_sha256, error=error)
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+
+
+def describe(episode_id: str, outcome: Outcome) -> str:
+    """The one log line for an episode: segments, source and speed, or the failure."""
+    if outcome.status != "ok":
+        return f"{episode_id}: failed: {outcome.error}"
+    duration = outcome.audio_duration_s or 0.0
+    wall = outcome.transcribe_s or 0.0
+    done = f"{episode_id}: {len(outcome.segments)} segments from {outcome.source}"
+    if outcome.source == PUBLISHER:
+        return f"{done}, fetched in {wall:.1f}s"
+    speed = duration / wall if wall else 0.0
+    return f"{done}, audio {duration:.0f}s, wall {wall:.1f}s, {speed:.1f}x real time"
+
+
+@dataclass
+class Tally:
+    """Counts and totals over a partition's episodes, for metadata and the failure check."""
+
+    transcribed: int = 0
+    from_publisher: int = 0
+    skipped: int = 0
+    failed: int = 0
+    audio_s: float = 0.0
+    whisper_wall_s: float = 0.0
+
+    @property
+    def total(self) -> int:
+        """Every episode seen, whatever happened to it."""
+        return self.transcribed + self.from_publisher + self.skipped + self.failed
+
+    @property
+    def failed_share(self) -> float:
+        """Failed episodes over all episodes (0 for an empty day)."""
+        return self.failed / self.total if self.total else 0.0
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of audio Whisper transcribed per second of wall time (0 when it did none)."""
+        return self.audio_s / self.whisper_wall_s if self.whisper_wall_s else 0.0
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one stored outcome."""
+        if outcome.status != "ok":
+            self.failed += 1
+        elif outcome.source == PUBLISHER:
+            self.from_publisher += 1
+        else:
+            self.transcribed += 1
+            self.audio_s += outcome.audio_duration_s or 0.0
+            self.whisper_wall_s += outcome.transcribe_s or 0.0

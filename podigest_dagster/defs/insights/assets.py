@@ -1,0 +1,182 @@
+"""Insight assets: candidates -> embeddings -> clusters -> top insights, one daily partition each.
+
+Each asset reads its inputs on a short read connection, computes with no connection open, then replaces
+its partition's rows in one short write transaction (SQL in `core/insight_store.py`), so re-running a
+partition never duplicates rows. No `from __future__ import annotations`: Dagster reads the annotations
+at runtime."""
+
+from collections import Counter
+from datetime import date
+
+import dagster as dg
+
+from podigest_dagster.core.insights import store as insight_store
+from podigest_dagster.core.insights.candidates import extract_candidates
+from podigest_dagster.core.insights.clustering import Cluster, cluster_candidates, embed_passages
+from podigest_dagster.core.insights.ranking import RankingConfig, TopItem, choose_top
+from podigest_dagster.core.text.display import md_cell
+from podigest_dagster.defs.daily import daily_partitions
+from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResource
+from podigest_dagster.defs.warehouse import WarehouseResource
+
+GROUP = "insights"
+
+
+class InsightsConfig(dg.Config):
+    """How far back the digest looks for repeats and shows' boilerplate, and how many items it sends."""
+
+    lookback_days: int = 30
+    top_n: int = 5
+
+
+# --- previews --------------------------------------------------------------------------------------
+
+
+def top_preview(items: list[TopItem]) -> str:
+    """The top items as a markdown table for the Dagster UI."""
+    lines = ["| rank | support | score | insight | sources | rewrite |", "|---|---|---|---|---|---|"]
+    for i in items:
+        sources = ", ".join(f"{s.podcast} @{int(s.start_s)}s" for s in i.sources)
+        lines.append(
+            f"| {i.rank} | {i.support} | {i.score:.2f} | {md_cell(i.insight, 200)} | {md_cell(sources, 120)} | "
+            f"{md_cell(i.rewrite_status, 60)} |"
+        )
+    return "\n".join(lines)
+
+
+def clusters_preview(clusters: list[Cluster], limit: int = 10) -> str:
+    """The first `limit` clusters as a markdown table for the Dagster UI."""
+    lines = ["| cluster | support | podcasts | representative |", "|---|---|---|---|"]
+    for c in clusters[:limit]:
+        lines.append(
+            f"| {c.cluster_id} | {c.support} | {md_cell(', '.join(c.podcasts), 80)} | {md_cell(c.representative.text, 200)} |"
+        )
+    return "\n".join(lines)
+
+
+# --- assets ----------------------------------------------------------------------------------------
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    deps=[dg.AssetKey("transcripts")],
+    kinds={"duckdb", "python"},
+)
+def insight_candidates(
+    context: dg.AssetExecutionContext, config: InsightsConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Candidate passages of the day's transcripts: ads, intros, small talk, boilerplate, bare questions
+    and dangling fragments removed (counted by reason); each kept passage scored for insightfulness."""
+    day = date.fromisoformat(context.partition_key)
+    with warehouse.read_connection() as conn:
+        episodes = insight_store.load_day_transcripts(conn, day)
+        feeds = sorted({e.feed_url for e in episodes})
+        past = insight_store.load_past_show_texts(conn, day, feeds, config.lookback_days)
+    found = extract_candidates(episodes, past)
+    with warehouse.get_connection() as conn:
+        insight_store.replace_candidates(conn, day, [e.episode_id for e in episodes], found.kept)
+    return dg.MaterializeResult(
+        metadata={
+            "episodes": len(episodes),
+            "candidates_kept": len(found.kept),
+            "candidates_dropped": sum(found.dropped_by_reason.values()),
+            "dropped_by_reason": dg.MetadataValue.json(found.dropped_by_reason),
+            "past_episodes_for_boilerplate": sum(len(v) for v in past.values()),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    deps=[insight_candidates],
+    kinds={"duckdb", "python"},
+)
+def insight_embeddings(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbedderResource
+) -> dg.MaterializeResult:
+    """all-MiniLM-L6-v2 embeddings (FLOAT[384], unit length) of the candidates not embedded yet, and of
+    their sentences (the day's only embedding step: clusters and ranking reuse them)."""
+    day = date.fromisoformat(context.partition_key)
+    model = embedder.model_name
+    with warehouse.read_connection() as conn:
+        todo, total = insight_store.load_unembedded(conn, day, model)
+    vectors, sentence_vectors = embed_passages([text for _, text in todo], embedder.embed)
+    with warehouse.get_connection() as conn:
+        insight_store.store_embeddings(conn, model, [cid for cid, _ in todo], vectors, sentence_vectors)
+    return dg.MaterializeResult(
+        metadata={"model": model, "embedded_new": len(todo), "already_embedded": total - len(todo)}
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    deps=[insight_embeddings],
+    kinds={"duckdb", "python"},
+)
+def insight_clusters(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbedderResource
+) -> dg.MaterializeResult:
+    """The day's candidates grouped into ideas across episodes and podcasts, each with its support
+    (distinct podcasts) and best representative; paraphrases match on their best sentence and key words."""
+    day = date.fromisoformat(context.partition_key)
+    with warehouse.read_connection() as conn:
+        candidates, vectors, sentence_vectors = insight_store.load_candidates(conn, day)
+    clusters = cluster_candidates(candidates, vectors, sentence_vectors=sentence_vectors)
+    with warehouse.get_connection() as conn:
+        insight_store.replace_clusters(conn, day, clusters)
+    supports = Counter(c.support for c in clusters)
+    return dg.MaterializeResult(
+        metadata={
+            "candidates": len(candidates),
+            "clusters": len(clusters),
+            "multi_podcast_clusters": sum(1 for c in clusters if c.support > 1),
+            "clusters_by_support": dg.MetadataValue.json({str(k): v for k, v in sorted(supports.items())}),
+            "top_clusters": dg.MetadataValue.md(clusters_preview(clusters)),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    deps=[insight_clusters],
+    kinds={"duckdb", "python"},
+)
+def top_insights(
+    context: dg.AssetExecutionContext,
+    config: InsightsConfig,
+    warehouse: WarehouseResource,
+    llm: LLMResource,
+    embedder: EmbedderResource,
+) -> dg.MaterializeResult:
+    """The day's top insights: ranked by support, insightfulness and novelty against recent digests,
+    diverse, never padded; optionally rewritten by the LLM (a re-run reuses the day's accepted rewrites),
+    with the extract kept on any failure."""
+    day = date.fromisoformat(context.partition_key)
+    ranking = RankingConfig(top_n=config.top_n)
+    with warehouse.read_connection() as conn:
+        clusters = insight_store.load_clusters(conn, day)
+        past, past_texts = insight_store.load_past_sent(conn, day, config.lookback_days)
+        earlier_rewrites = insight_store.load_llm_rewrites(conn, day)
+    chosen = choose_top(clusters, past, ranking, past_texts)
+    items, excluded = chosen.items, chosen.excluded_by_reason
+    rewriter = llm.rewriter()
+    rewriter.rewrite_items(items, earlier_rewrites)
+    with warehouse.get_connection() as conn:
+        insight_store.replace_top_insights(conn, day, items)
+    return dg.MaterializeResult(
+        metadata={
+            "items": len(items),
+            "clusters_considered": len(clusters),
+            "excluded_by_reason": dg.MetadataValue.json(excluded),
+            "past_insights_compared": len(past),
+            "rewrite_status": dg.MetadataValue.json(dict(Counter(i.rewrite_status for i in items))),
+            "llm_tokens_used": rewriter.tokens_used,
+            "llm_rewrites_reused": rewriter.reused,
+            "preview": dg.MetadataValue.md(top_preview(items)),
+        }
+    )
+

@@ -1,0 +1,79 @@
+"""The digest email: multipart/alternative with both parts and the headers mail systems expect."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.policy import default as default_policy
+
+import pytest
+
+from podigest_dagster.core.digest.email_message import (
+    InvalidAddressError,
+    build_message,
+    list_unsubscribe_value,
+    new_message_id,
+    split_recipients,
+)
+
+
+def _message(**overrides):
+    fields = dict(
+        subject="podigest — top insights for 2024-03-05",
+        text="1. Café insight <script>",
+        html="<p>1. Caf&eacute; insight &lt;script&gt;</p>",
+        sender="podigest <digest@example.org>",
+        recipient="reader@example.com",
+        message_id=new_message_id("digest@example.org"),
+        list_unsubscribe="<mailto:unsub@example.org>",
+    )
+    fields.update(overrides)
+    return build_message(**fields)
+
+
+def test_message_has_plain_and_html_alternatives_that_round_trip():
+    parsed = message_from_bytes(_message().as_bytes(), policy=default_policy)
+    assert parsed.get_content_type() == "multipart/alternative"
+    parts = [part.get_content_type() for part in parsed.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+    assert parsed.get_body(("plain",)).get_content().strip() == "1. Café insight <script>"
+    assert "&lt;script&gt;" in parsed.get_body(("html",)).get_content()
+
+
+def test_headers_carry_subject_date_message_id_and_unsubscribe():
+    parsed = message_from_bytes(_message().as_bytes(), policy=default_policy)
+    assert parsed["Subject"] == "podigest — top insights for 2024-03-05"
+    assert parsed["Message-ID"].startswith("<") and parsed["Message-ID"].endswith("@example.org>")
+    assert parsed["Date"]
+    assert parsed["List-Unsubscribe"] == "<mailto:unsub@example.org>"
+    assert parsed["From"].addresses[0].addr_spec == "digest@example.org"
+
+
+def test_message_ids_are_unique_and_in_the_sender_domain():
+    ids = {new_message_id("podigest <digest@example.org>") for _ in range(50)}
+    assert len(ids) == 50
+    assert all(mid.endswith("@example.org>") for mid in ids)
+
+
+def test_recipients_accept_lists_and_comma_separated_strings():
+    assert split_recipients(["a@example.com, b@example.com", "a@example.com"]) == [
+        "a@example.com",
+        "b@example.com",
+    ]
+    assert split_recipients("c@example.com") == ["c@example.com"]
+    assert split_recipients(None) == []
+
+
+@pytest.mark.parametrize("bad", ["not-an-address", "a@b.co\r\nBcc: victim@example.com", "x@localhost"])
+def test_invalid_or_header_injecting_recipients_are_refused(bad):
+    with pytest.raises(InvalidAddressError):
+        split_recipients([bad])
+
+
+def test_list_unsubscribe_takes_mailto_and_https_only():
+    value = list_unsubscribe_value("mailto:unsub@example.org?subject=stop, https://example.org/unsub?u=1")
+    assert value == "<mailto:unsub@example.org?subject=stop>, <https://example.org/unsub?u=1>"
+    assert list_unsubscribe_value("") is None
+    with pytest.raises(InvalidAddressError):
+        list_unsubscribe_value("javascript:alert(1)")
+    with pytest.raises(InvalidAddressError):
+        list_unsubscribe_value("https://example.org/a>, <https://evil.example/")

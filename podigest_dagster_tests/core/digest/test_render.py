@@ -1,0 +1,212 @@
+"""Rendering: every format escapes hostile text, links to the exact moment, and JSON keeps the contract."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+from markdown_it import MarkdownIt
+
+from podigest_dagster.core.digest import quality
+from podigest_dagster.core.digest.render import (
+    NO_INSIGHTS,
+    Digest,
+    DigestItem,
+    Source,
+    format_timestamp,
+    render_html,
+    render_json,
+    render_markdown,
+    render_text,
+    safe_url,
+    sources_from_json,
+)
+from podigest_dagster.core.text.display import md_cell
+
+HOSTILE = '<script>alert(1)</script> "; DROP TABLE x; -- *bold* [x](javascript:alert(2)) café ü'
+
+
+def _digest() -> Digest:
+    return Digest(
+        date="2024-03-05",
+        items=[
+            DigestItem(
+                rank=1,
+                insight="Kernel engineers are the scarcest hires in AI labs.",
+                support=2,
+                sources=[
+                    Source(
+                        "Latent Talk", "Ep 12: Kernels", "https://pod.example/ep12.mp3#t=723", 723.4, 740.0
+                    ),
+                    Source("Systems Hour", "Hiring", "https://pod.example/sys.mp3#t=12", 12.3, 30.0),
+                ],
+            ),
+            DigestItem(
+                rank=2,
+                insight=HOSTILE,
+                support=1,
+                sources=[Source('<b onmouseover="x">Evil</b> Show', "Ep <1>", "javascript:alert(3)", 3723.0)],
+            ),
+        ],
+    )
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.hrefs: list[str] = []
+        self.text: list[str] = []
+        self.attrs_seen: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs_seen.extend(name for name, _ in attrs)
+        self.hrefs.extend(value for name, value in attrs if name == "href")
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse_html(markup: str) -> _Collector:
+    collector = _Collector()
+    collector.feed(markup)
+    return collector
+
+
+def test_timestamps_read_like_a_player_clock():
+    assert format_timestamp(12.3) == "0:12"
+    assert format_timestamp(723.4) == "12:03"
+    assert format_timestamp(3723.0) == "1:02:03"
+    assert format_timestamp(None) is None
+
+
+def test_only_http_and_https_urls_survive():
+    assert safe_url("https://a.example/x?y=1#t=3") == "https://a.example/x?y=1#t=3"
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("data:text/html,<script>") is None
+    assert safe_url("file:///etc/passwd") is None
+    assert safe_url("https://a.example/x\nBcc: y") is None
+
+
+def test_markdown_links_each_source_to_its_moment():
+    md = render_markdown(_digest())
+    assert "[Latent Talk — Ep 12: Kernels @ 12:03](https://pod.example/ep12.mp3#t=723)" in md
+    assert "Heard on 2 podcasts" in md
+    assert md.index("Kernel engineers") < md.index("alert")
+
+
+def test_markdown_escapes_hostile_text_so_no_html_or_link_is_injected():
+    rendered = MarkdownIt("commonmark").render(render_markdown(_digest()))
+    tags = _parse_html(rendered)
+    assert "script" not in tags.tags and "b" not in tags.tags
+    assert all(href.startswith("https://") for href in tags.hrefs)
+    assert HOSTILE.replace("  ", " ") in "".join(tags.text)
+    assert "Evil" in "".join(tags.text)
+
+
+def test_html_escapes_every_piece_of_text_and_drops_unsafe_links():
+    markup = render_html(_digest())
+    parsed = _parse_html(markup)
+    assert "script" not in parsed.tags
+    assert "onmouseover" not in parsed.attrs_seen
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
+    assert "&quot;; DROP TABLE x; --" in markup
+    assert parsed.hrefs == ["https://pod.example/ep12.mp3#t=723", "https://pod.example/sys.mp3#t=12"]
+    assert "Ep &lt;1&gt; @ 1:02:03" in markup
+    assert "café ü" in "".join(parsed.text)
+
+
+def test_html_is_email_safe_inline_styles_only():
+    markup = render_html(_digest())
+    parsed = _parse_html(markup)
+    assert "style" not in parsed.tags and "link" not in parsed.tags and "script" not in parsed.tags
+    assert "table" in parsed.tags
+    assert 'style="' in markup
+    assert "http" not in markup.replace("https://pod.example", "")
+
+
+def test_plain_text_lists_insights_with_moment_links():
+    text = render_text(_digest())
+    assert text.startswith("podigest — top insights for 2024-03-05")
+    assert "1. Kernel engineers are the scarcest hires in AI labs." in text
+    assert "Latent Talk — Ep 12: Kernels @ 12:03: https://pod.example/ep12.mp3#t=723" in text
+    assert "javascript:alert(3)" not in text
+
+
+def test_json_has_exactly_the_contract_shape():
+    data = json.loads(render_json(_digest()))
+    assert set(data) == {"date", "items"}
+    assert data["date"] == "2024-03-05"
+    first = data["items"][0]
+    assert set(first) == {"rank", "insight", "support", "sources"}
+    assert (first["rank"], first["support"]) == (1, 2)
+    assert set(first["sources"][0]) == {"podcast", "episode", "url", "start_s"}
+    assert first["sources"][0]["start_s"] == 723.4
+    assert data["items"][1]["insight"] == HOSTILE
+
+
+def test_an_empty_day_says_there_are_no_insights_in_every_format():
+    empty = Digest(date="2024-03-06")
+    for rendered in (render_markdown(empty), render_html(empty), render_text(empty)):
+        assert NO_INSIGHTS in rendered
+    assert json.loads(render_json(empty)) == {"date": "2024-03-06", "items": []}
+
+
+def test_control_and_bidi_characters_never_reach_a_rendering():
+    digest = Digest(
+        "2024-03-05", [DigestItem(1, "tricky\x1b[31m red\u202e txet", 1, [Source("S", "E", None, 1.0)])]
+    )
+    for rendered in (render_markdown(digest), render_html(digest), render_text(digest)):
+        assert "\x1b" not in rendered and "\u202e" not in rendered
+
+
+def test_sources_json_from_top_insights_is_parsed_leniently():
+    raw = json.dumps(
+        [
+            {
+                "podcast": "P",
+                "episode": "E",
+                "episode_id": "e1",
+                "url": "https://x.example/a",
+                "start_s": 5,
+                "end_s": 9,
+            },
+            "not an object",
+            {"podcast": "Q", "episode": "F", "url": None, "start_s": None},
+        ]
+    )
+    sources = sources_from_json(raw)
+    assert [s.podcast for s in sources] == ["P", "Q"]
+    assert sources[0].start_s == 5.0 and sources[1].start_s is None
+
+
+def test_quality_rules_catch_repeats_and_untimed_items():
+    digest = Digest(
+        "2024-03-05",
+        [
+            DigestItem(1, "Kernel engineers are the scarcest hires.", 1, [Source("A", "a", None, 3.0)]),
+            DigestItem(2, "KERNEL engineers are the scarcest hires!", 1, [Source("B", "b", None, None)]),
+            DigestItem(3, "Enterprises need forward-deployed engineers to adopt models.", 1, []),
+        ],
+    )
+    assert quality.alike_pairs(digest) == [(1, 2)]
+    assert quality.untraceable_ranks(digest) == [2, 3]
+    assert quality.item_count_ok(digest)
+    assert not quality.item_count_ok(Digest("2024-03-05"))
+
+
+CELL_ATTACKS = "see ![x](http://t/p.png) and [a](javascript:x) | <img src=x onerror=y> **loud** `code`"
+
+
+def test_table_cells_render_images_links_and_html_as_inert_text():
+    table = f"| col | other |\n|---|---|\n| {md_cell(CELL_ATTACKS)} | {md_cell('fine')} |\n"
+    tags = _parse_html(MarkdownIt("commonmark").enable("table").render(table))
+    assert not {"img", "a", "strong", "code"} & set(tags.tags)
+    assert tags.tags.count("td") == 2 and not tags.hrefs
+    assert " ".join(CELL_ATTACKS.split()) in "".join(tags.text)
+
+
+def test_a_long_cell_is_cut_before_escaping_and_stays_on_one_line():
+    cell = md_cell("word\n" * 100 + "[tail](javascript:x)", limit=40)
+    assert "\n" not in cell and cell.endswith("…") and len(cell) == 40

@@ -1,0 +1,192 @@
+import json
+from datetime import UTC, date, datetime
+
+import dagster as dg
+import numpy as np
+import pytest
+from markdown_it import MarkdownIt
+
+from podigest_dagster.core.insights.candidates import EpisodeTranscript
+from podigest_dagster.core.insights.ranking import Source, TopItem
+from podigest_dagster.defs.insights.assets import (
+    insight_candidates,
+    insight_clusters,
+    insight_embeddings,
+    top_insights,
+    top_preview,
+)
+from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResource
+from podigest_dagster.defs.warehouse import WarehouseResource
+from podigest_dagster.warehouse import db
+from podigest_dagster_tests.support.insight_day import INSIGHTS, day_episodes, episode
+
+ASSETS = [insight_candidates, insight_embeddings, insight_clusters, top_insights]
+DAY = "2024-03-05"
+NEXT_DAY = "2024-03-06"
+
+
+def store_day(path: str, day: str, episodes: list[EpisodeTranscript], suffix: str = "") -> None:
+    """Insert episodes and their transcript segments as the ingest and transcribe stages would."""
+    now = datetime.now(UTC)
+    with db.write_connection(path) as conn:
+        for e in episodes:
+            eid = e.episode_id + suffix
+            conn.execute(
+                "INSERT INTO episodes (episode_id, feed_url, podcast, guid, title, published_at, partition_date, "
+                "date_status, enclosure_url, link, first_seen_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?, ?)",
+                [eid, e.feed_url, e.podcast, eid, e.title + suffix, now, date.fromisoformat(day),
+                 e.enclosure_url + suffix, e.link, now, now],
+            )
+            conn.execute(
+                "INSERT INTO transcripts (episode_id, partition_date, status, source, segment_count) "
+                "VALUES (?, ?, 'ok', 'whisper:base', ?)",
+                [eid, date.fromisoformat(day), len(e.segments)],
+            )
+            conn.executemany(
+                "INSERT INTO transcript_segments (episode_id, seq, start_s, end_s, text, source) "
+                "VALUES (?, ?, ?, ?, ?, 'whisper:base')",
+                [[eid, s.seq, s.start_s, s.end_s, s.text] for s in e.segments],
+            )
+
+
+def materialize(path: str, day: str, llm: LLMResource | None = None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        ASSETS,
+        partition_key=day,
+        resources={
+            "warehouse": WarehouseResource(database=path),
+            "embedder": EmbedderResource(),
+            "llm": llm or LLMResource(),
+        },
+    )
+
+
+def count(path: str, sql: str, *params) -> int:
+    with db.read_connection(path) as conn:
+        return conn.execute(sql, list(params)).fetchone()[0]
+
+
+@pytest.fixture
+def warehouse_path(podigest_home) -> str:
+    path = str(podigest_home / "warehouse.duckdb")
+    store_day(path, DAY, day_episodes())
+    return path
+
+
+def test_materialising_a_day_stores_five_ranked_insights_with_sources_and_embeddings(warehouse_path):
+    result = materialize(warehouse_path, DAY)
+    assert result.success
+    with db.read_connection(warehouse_path) as conn:
+        rows = conn.execute(
+            "SELECT rank, insight, support, sources, rewrite_status, len(embedding) FROM top_insights "
+            "WHERE partition_date = ? ORDER BY rank",
+            [date.fromisoformat(DAY)],
+        ).fetchall()
+    assert [r[0] for r in rows] == [1, 2, 3, 4, 5]
+    assert [r[2] for r in rows][:3] == [2, 2, 2]
+    assert all(r[4] == "extractive" and r[5] == 384 for r in rows)
+    for _, insight, support, sources, _, _ in rows:
+        assert any(insight.rstrip(".") in planted for planted in INSIGHTS.values())
+        parsed = json.loads(sources)
+        assert len(parsed) == support
+        assert set(parsed[0]) == {"podcast", "episode", "episode_id", "url", "start_s", "end_s"}
+        assert "#t=" in parsed[0]["url"]
+    meta = result.asset_materializations_for_node("insight_candidates")[0].metadata
+    dropped = meta["dropped_by_reason"].value
+    assert dropped["ad"] > 0 and dropped["intro_outro"] > 0 and dropped["small_talk"] > 0
+    assert "preview" in result.asset_materializations_for_node("top_insights")[0].metadata
+
+
+def test_reprocessing_a_partition_adds_no_rows_and_embeds_nothing_again(warehouse_path):
+    materialize(warehouse_path, DAY)
+    tables = ["insight_candidates", "insight_embeddings", "insight_clusters", "top_insights"]
+    before = {t: count(warehouse_path, f"SELECT count(*) FROM {t}") for t in tables}  # noqa: S608
+    again = materialize(warehouse_path, DAY)
+    after = {t: count(warehouse_path, f"SELECT count(*) FROM {t}") for t in tables}  # noqa: S608
+    assert before == after and before["top_insights"] == 5
+    meta = again.asset_materializations_for_node("insight_embeddings")[0].metadata
+    assert meta["embedded_new"].value == 0 and meta["already_embedded"].value == before["insight_candidates"]
+
+
+NEW_CLAIMS = [
+    "Small claims courts let people recover up to ten thousand dollars without a lawyer, which is why landlords "
+    "who keep deposits unfairly now lose most of those cases.",
+    "Octopuses can taste with their arms, because each sucker carries thousands of chemical receptors that let "
+    "the arm decide what to grab on its own.",
+]
+
+
+def next_day_episodes() -> list[EpisodeTranscript]:
+    """Money Matters repeats its own line from yesterday; another show re-airs yesterday's digest."""
+    reruns = " ".join(INSIGHTS[k] for k in ("parking", "heat_pumps", "sleep", "restaurants"))
+    return [
+        episode("money-2", "Money Matters", f"{INSIGHTS['index_funds']} {NEW_CLAIMS[0]}"),
+        episode("rerun-1", "Rerun Radio", f"{reruns} {NEW_CLAIMS[1]}"),
+    ]
+
+
+def test_the_next_day_never_repeats_what_was_sent_and_drops_each_shows_boilerplate(warehouse_path):
+    materialize(warehouse_path, DAY)
+    store_day(warehouse_path, NEXT_DAY, next_day_episodes())
+    result = materialize(warehouse_path, NEXT_DAY)
+    with db.read_connection(warehouse_path) as conn:
+        texts = [r[0] for r in conn.execute(
+            "SELECT insight FROM top_insights WHERE partition_date = ? ORDER BY rank", [date.fromisoformat(NEXT_DAY)]
+        ).fetchall()]
+    assert sorted(texts) == sorted(NEW_CLAIMS)
+    excluded = result.asset_materializations_for_node("top_insights")[0].metadata["excluded_by_reason"].value
+    assert excluded["repeats_past_digest"] == 4
+    dropped = result.asset_materializations_for_node("insight_candidates")[0].metadata["dropped_by_reason"].value
+    assert dropped["boilerplate"] >= 1
+
+
+GOOD_REWRITE = (
+    "Free parking is one of the costliest gifts a city makes, because each space occupies land worth thousands "
+    "of dollars a year."
+)
+
+
+def llm(mock) -> LLMResource:
+    return LLMResource(model="openai/gpt-4o-mini", retries=0, retry_backoff_s=0,
+                       completion_kwargs={"mock_response": mock})
+
+
+def top_rows(path: str) -> list[tuple]:
+    with db.read_connection(path) as conn:
+        return conn.execute(
+            "SELECT insight, extractive_text, rewrite_status FROM top_insights ORDER BY rank"
+        ).fetchall()
+
+
+def test_an_llm_reply_replaces_the_text(warehouse_path):
+    materialize(warehouse_path, DAY, llm(json.dumps({"insight": GOOD_REWRITE})))
+    rows = top_rows(warehouse_path)
+    assert len(rows) == 5 and all(r[0] == GOOD_REWRITE and r[2] == "llm" and r[1] != GOOD_REWRITE for r in rows)
+
+
+def test_a_malformed_llm_reply_keeps_the_extract(warehouse_path):
+    materialize(warehouse_path, DAY, llm("not json"))
+    rows = top_rows(warehouse_path)
+    assert len(rows) == 5
+    assert all(r[0] == r[1] and r[2] == "llm_failed: malformed_json" for r in rows)
+
+
+def test_rerunning_a_day_reuses_its_llm_rewrites_without_calling_the_llm_again(warehouse_path):
+    materialize(warehouse_path, DAY, llm(json.dumps({"insight": GOOD_REWRITE})))
+    first = top_rows(warehouse_path)
+    again = materialize(warehouse_path, DAY, llm("not json: a call here would mark every item llm_failed"))
+    assert top_rows(warehouse_path) == first
+    meta = again.asset_materializations_for_node("top_insights")[0].metadata
+    assert meta["llm_tokens_used"].value == 0 and meta["llm_rewrites_reused"].value == 5
+
+
+def test_the_top_preview_shows_transcript_markup_as_text_not_images_or_links():
+    hostile = "Look ![x](http://t/p.png) and [a](javascript:x) <img src=x> | end"
+    item = TopItem(
+        rank=1, cluster_id=0, candidate_id="c1", insight=hostile, extractive_text=hostile, support=1, score=0.5,
+        sources=[Source("[Show](javascript:y)", "Ep", "e1", None, 3.0, 9.0)], embedding=np.zeros(384),
+    )
+    html = MarkdownIt("commonmark").enable("table").render(top_preview([item]))
+    assert "<img" not in html and "<a " not in html
+    assert html.count("<td>") == 6
