@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element, ParseError
+from xml.sax import SAXParseException
 
 import feedparser
 from defusedxml import ElementTree as SafeET
@@ -34,6 +35,8 @@ EARLIEST_YEAR = 1995
 FUTURE_TOLERANCE = timedelta(days=7)
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 TRANSCRIPT_NAMESPACES = ("podcastindex.org/namespace", "podcastindex-org/podcast-namespace")
+SKIP_EMPTY = "no title, link, guid, date or audio"
+NOT_A_FEED_UNBOUND_PREFIX = "not a feed (unbound prefix)"
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 
 FetchStatus = Literal["ok", "not_modified", "error"]
@@ -78,13 +81,15 @@ class EpisodeRecord:
 class ParsedFeed:
     """A parsed feed: its declared title, its episodes, and an error when the body is not a usable feed.
 
-    `warning` notes a feed that was not well-formed but from which entries could be recovered.
+    `warning` notes a feed that was not well-formed but from which entries could be recovered;
+    `skipped` counts the entries left out, by reason (an item with nothing to identify it).
     """
 
     title: str | None
     episodes: list[EpisodeRecord]
     error: str | None = None
     warning: str | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def fetch_feed(
@@ -153,7 +158,7 @@ def parse_feed(
     body = neutralise_char_refs(body)
     parsed = feedparser.parse(io.BytesIO(body), sanitize_html=True, resolve_relative_uris=False)
     title = _text(parsed.feed, "title", MAX_TITLE_CHARS)
-    if not parsed.entries and (not parsed.version or (parsed.bozo and not title)):
+    if not parsed.entries and (not parsed.version or (parsed.bozo and not title) or _unbound_prefix(parsed)):
         return ParsedFeed(title, [], _not_a_feed_reason(body, parsed))
     base = base_url or feed_url
     transcripts = _transcripts_by_entry(body, base, len(parsed.entries))
@@ -161,12 +166,23 @@ def parse_feed(
     guid_counts = Counter(_guid(e) for e in parsed.entries if _guid(e))
     clock = now or datetime.now(UTC)
     episodes: dict[str, EpisodeRecord] = {}
+    skipped: Counter[str] = Counter()
     for index, entry in enumerate(parsed.entries):
         links = transcripts[index] if transcripts is not None else _feedparser_transcripts(entry, base)
         record = _episode(entry, feed_url, base, podcast, guid_counts, links, clock)
+        if _is_empty(record):
+            skipped[SKIP_EMPTY] += 1
+            continue
         episodes.setdefault(record.episode_id, record)
     warning = _bozo_warning(parsed) if parsed.bozo else None
-    return ParsedFeed(title, list(episodes.values()), None, warning)
+    return ParsedFeed(title, list(episodes.values()), None, warning, dict(skipped))
+
+
+def _is_empty(record: EpisodeRecord) -> bool:
+    """An entry nothing can be made of: no title, link, guid, date (valid or not) nor audio."""
+    return not (
+        record.title or record.link or record.guid or record.enclosure_url or record.date_status != "missing"
+    )
 
 
 def episode_id(feed_url: str, key: str) -> str:
@@ -198,10 +214,18 @@ def neutralise_char_refs(body: bytes) -> bytes:
     return _CHAR_REF.sub(fix, body)
 
 
+def _unbound_prefix(parsed: Any) -> bool:
+    """The XML uses a namespace prefix it never declared (`itunes:` without xmlns:itunes)."""
+    problem = parsed.get("bozo_exception")
+    return isinstance(problem, SAXParseException) and "unbound prefix" in str(problem).lower()
+
+
 def _not_a_feed_reason(body: bytes, parsed: Any) -> str:
     head = body[:2048].lower()
     if b"<html" in head or b"<!doctype html" in head:
         return "not a feed: the URL returned an HTML page"
+    if _unbound_prefix(parsed):
+        return NOT_A_FEED_UNBOUND_PREFIX
     problem = parsed.get("bozo_exception")
     detail = f" ({_one_line(str(problem))})" if problem else ""
     return f"not a feed: no RSS or Atom content found{detail}"
@@ -277,15 +301,34 @@ def _to_datetime(value: Any) -> datetime | None:
 
 
 def _enclosure(entry: Any, base: str) -> tuple[str | None, str | None, int | None]:
-    """The entry's media enclosure (audio/video first), its URL resolved against the feed URL."""
+    """The entry's audio, its URL resolved against the feed URL.
+
+    An audio/video `<enclosure>` first, else the first audio `<media:content>` (feeds that give their
+    audio only that way), else any other enclosure."""
     candidates = [e for e in entry.get("enclosures") or [] if str(e.get("href") or "").strip()]
-    if not candidates:
-        return None, None, None
     media = [e for e in candidates if str(e.get("type") or "").lower().startswith(("audio/", "video/"))]
-    chosen = (media or candidates)[0]
-    url = urljoin(base, str(chosen.get("href")).strip())
-    kind = str(chosen.get("type") or "").strip() or None
-    return url, kind, _length(chosen.get("length"))
+    audio = _media_content_audio(entry)
+    if media or (candidates and audio is None):
+        chosen = (media or candidates)[0]
+        href, kind, length = chosen.get("href"), chosen.get("type"), chosen.get("length")
+    elif audio is not None:
+        href, kind, length = audio.get("url"), audio.get("type"), audio.get("filesize")
+    else:
+        return None, None, None
+    url = urljoin(base, str(href).strip())
+    return url, str(kind or "").strip() or None, _length(length)
+
+
+def _media_content_audio(entry: Any) -> Any:
+    """The first `<media:content>` with a URL that is audio (medium="audio" or an audio/* type), or None."""
+    for content in entry.get("media_content") or []:
+        if not isinstance(content, dict) or not str(content.get("url") or "").strip():
+            continue
+        medium = str(content.get("medium") or "").strip().lower()
+        kind = str(content.get("type") or "").strip().lower()
+        if medium == "audio" or kind.startswith("audio/"):
+            return content
+    return None
 
 
 def _length(value: Any) -> int | None:
@@ -411,6 +454,7 @@ class FeedPoll:
     title: str | None = None
     episodes: list[EpisodeRecord] = field(default_factory=list)
     error: str | None = None
+    skipped: dict[str, int] = field(default_factory=dict)  # entries left out: reason -> count
 
 
 def poll_feed(
@@ -446,6 +490,7 @@ def poll_feed(
         parsed.title,
         parsed.episodes,
         parsed.warning,
+        parsed.skipped,
     )
 
 

@@ -129,8 +129,9 @@ def _feed_options(ingest: IngestSettings) -> dict[str, Any]:
 
 def _poll_summary(poll: FeedPoll) -> str:
     if poll.status == "ok":
+        skipped = "".join(f", {count} skipped ({reason})" for reason, count in poll.skipped.items())
         note = f" (warning: {poll.error})" if poll.error else ""
-        return f"ok, {len(poll.episodes)} entries{note}"
+        return f"ok, {len(poll.episodes)} entries{skipped}{note}"
     if poll.status == "not_modified":
         return "not modified"
     return f"failed: {poll.error}"
@@ -140,12 +141,15 @@ def _episodes_metadata(polls: list[FeedPoll], in_partition: int) -> dict[str, An
     statuses = Counter(p.status for p in polls)
     undated = sum(1 for p in polls for e in p.episodes if e.date_status != "ok")
     failed = {display_url(p.feed_url): p.error or "error" for p in polls if p.status == "error"}
+    skipped = {display_url(p.feed_url): p.skipped for p in polls if p.skipped}
     return {
         "feeds_ok": statuses["ok"],
         "feeds_not_modified": statuses["not_modified"],
         "feeds_failed": statuses["error"],
         "failed_feeds": dg.MetadataValue.json(failed),
         "entries_seen": sum(len(p.episodes) for p in polls),
+        "entries_skipped": sum(n for p in polls for n in p.skipped.values()),
+        "skipped_entries": dg.MetadataValue.json(skipped),
         "episodes_in_partition": in_partition,
         "undated_entries_seen": undated,
         "feeds": dg.MetadataValue.md(_feeds_table(polls)),

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from podigest_dagster.core.ingest.feeds import fetch_feed, parse_duration, parse_feed
+from podigest_dagster.core.ingest.feeds import SKIP_EMPTY, fetch_feed, parse_duration, parse_feed, poll_feed
 from podigest_dagster.core.net.html_text import html_to_text
 from podigest_dagster_tests.support.http_server import trickle
 
@@ -323,3 +323,90 @@ def test_an_enclosure_length_that_cannot_be_true_is_left_out(length, kept):
     extra = f'<enclosure url="/a.mp3" type="audio/mpeg" length="{length}"/>'
     [episode] = parse_feed(rss(item("Ep", guid="g1", extra=extra)), FEED, now=NOW).episodes
     assert episode.enclosure_length == kept
+
+
+MEDIA_NS = "http://search.yahoo.com/mrss/"
+
+
+def media_rss(*items: str) -> bytes:
+    """An RSS 2.0 document declaring the Media RSS namespace, as feeds that use <media:content> do."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:media="{MEDIA_NS}"><channel>'
+        "<title>Media Show</title><link>https://example.com</link>" + "".join(items) + "</channel></rss>"
+    ).encode()
+
+
+def test_audio_given_only_as_media_content_becomes_the_enclosure(http_server):
+    only_media = item(
+        "Media only",
+        guid="m1",
+        extra='<media:content url="/img/cover.jpg" type="image/jpeg" medium="image"/>'
+        '<media:content url="/audio/m1.mp3" fileSize="52000" type="audio/mpeg" medium="audio"/>',
+    )
+    by_medium = item("By medium", guid="m2", extra='<media:content url="/audio/m2.ogg" medium="audio"/>')
+    both = item(
+        "Both", guid="m3", enclosure="/audio/real.mp3",
+        extra='<media:content url="/audio/alt.mp3" fileSize="9" type="audio/mpeg" medium="audio"/>',
+    )  # fmt: skip
+    only_image = item(
+        "Image only", guid="m4", extra='<media:content url="/i.png" type="image/png" medium="image"/>'
+    )
+    url = http_server.add(
+        "/media.xml", media_rss(only_media, by_medium, both, only_image), Content_Type="application/rss+xml"
+    )
+    poll = poll_feed(url, "Media", None, None, allow_private=True)
+    assert poll.status == "ok" and poll.error is None
+    got = {e.title: (e.enclosure_url, e.enclosure_type, e.enclosure_length) for e in poll.episodes}
+    assert got == {
+        "Media only": (http_server.url("/audio/m1.mp3"), "audio/mpeg", 52000),
+        "By medium": (http_server.url("/audio/m2.ogg"), None, None),
+        "Both": (http_server.url("/audio/real.mp3"), "audio/mpeg", 4096),
+        "Image only": (None, None, None),
+    }
+
+
+def test_an_item_with_nothing_to_identify_it_is_skipped_and_counted(http_server):
+    body = rss(
+        item("Real", guid="r1", enclosure="/audio/r1.mp3"),
+        "<item></item>",
+        "<item><description>Only notes, no title, link, guid, date or audio.</description></item>",
+        "<item><guid>just-a-guid</guid></item>",
+        '<item><enclosure url="/audio/untitled.mp3" type="audio/mpeg" length="10"/></item>',
+    )
+    url = http_server.add("/sparse.xml", body, Content_Type="application/rss+xml")
+    poll = poll_feed(url, "Sparse", None, None, allow_private=True)
+    assert poll.status == "ok" and poll.error is None
+    assert sorted((e.title or "", e.guid or "", e.enclosure_url or "") for e in poll.episodes) == [
+        ("", "", http_server.url("/audio/untitled.mp3")),
+        ("", "just-a-guid", ""),
+        ("Real", "r1", http_server.url("/audio/r1.mp3")),
+    ]
+    assert poll.skipped == {SKIP_EMPTY: 2}
+
+
+def test_a_full_feed_skips_nothing():
+    parsed = parse_feed(rss(item("A", guid="a"), item("B", guid="b")), FEED, now=NOW)
+    assert len(parsed.episodes) == 2 and parsed.skipped == {}
+
+
+UNBOUND = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>No namespace</title>'
+    "<link>https://example.com</link><itunes:author>Someone</itunes:author>{items}</channel></rss>"
+)
+
+
+def test_a_channel_with_an_undeclared_prefix_and_no_items_is_not_a_feed(http_server):
+    url = http_server.add("/unbound.xml", UNBOUND.format(items=""), Content_Type="application/rss+xml")
+    poll = poll_feed(url, "Unbound", None, None, allow_private=True)
+    assert (poll.status, poll.error, poll.episodes) == ("error", "not a feed (unbound prefix)", [])
+
+
+def test_an_undeclared_prefix_with_items_still_gives_its_episodes_with_a_warning(http_server):
+    items = item("Kept", guid="k1", enclosure="/k1.mp3", extra="<itunes:duration>2:00</itunes:duration>")
+    url = http_server.add(
+        "/unbound-items.xml", UNBOUND.format(items=items), Content_Type="application/rss+xml"
+    )
+    poll = poll_feed(url, "Unbound", None, None, allow_private=True)
+    [episode] = poll.episodes
+    assert poll.status == "ok" and "not well-formed" in (poll.error or "")
+    assert (episode.title, episode.duration_s) == ("Kept", 120.0)

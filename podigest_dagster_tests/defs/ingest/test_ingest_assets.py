@@ -277,6 +277,34 @@ def test_transcript_links_are_stored_as_json(setup):
     assert json.loads(links) == [{"url": server.url("/t/ep.vtt"), "type": "text/vtt"}]
 
 
+def test_media_content_audio_is_downloaded_and_empty_items_are_reported_as_skipped(setup):
+    server = setup.server
+    media = '<media:content url="/audio/mc.mp3" fileSize="4000" type="audio/mpeg" medium="audio"/>'
+    body = rss(item("Media only", guid="mc1", pub=ON_DAY, extra=media), "<item></item>", "<item> </item>")
+    server.add("/mc.xml", body.replace(b"<rss ", b'<rss xmlns:media="http://search.yahoo.com/mrss/" ', 1))
+    server.add("/audio/mc.mp3", mp3("mc"), Content_Type="audio/mpeg")
+    server.add(
+        "/unbound.xml",
+        b'<rss version="2.0"><channel><title>U</title><itunes:author>x</itunes:author></channel></rss>',
+    )
+    save_feeds(
+        setup.feeds_file,
+        [FeedSpec(server.url("/mc.xml"), "Media"), FeedSpec(server.url("/unbound.xml"), "U")],
+    )
+    result = setup.materialize()
+    assert setup.sql("SELECT title, enclosure_url FROM episodes") == [
+        ("Media only", server.url("/audio/mc.mp3"))
+    ]
+    assert setup.sql("SELECT status FROM episode_audio") == [("ok",)] and server.hits("/audio/mc.mp3") == 1
+    meta = metadata(result, "episodes")
+    assert (meta["entries_seen"], meta["entries_skipped"]) == (1, 2)
+    assert meta["skipped_entries"] == {server.url("/mc.xml"): {feeds.SKIP_EMPTY: 2}}
+    assert meta["failed_feeds"] == {server.url("/unbound.xml"): "not a feed (unbound prefix)"}
+    assert setup.sql("SELECT last_status, last_error FROM feeds WHERE name = 'U'") == [
+        ("error", "not a feed (unbound prefix)")
+    ]
+
+
 def test_missing_feeds_file_fails_with_the_reason(setup):
     setup.feeds_file.unlink()
     with pytest.raises(dg.Failure, match="feeds file not found"):
