@@ -1,16 +1,19 @@
 """Render a day's top insights as Markdown, email-safe HTML, plain text and the contract JSON.
 
 All insight, podcast and episode text comes from strangers' feeds and transcripts: every
-rendering escapes it for its own format, and links are kept only when they are http(s).
+rendering escapes it for its own format (HTML through Jinja2 templates with autoescape, in
+core/digest/templates/), and links are kept only when they are http(s).
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from podigest_dagster.core.insights.ranking import Source
 from podigest_dagster.core.text.display import clean_text
@@ -139,60 +142,52 @@ def render_text(digest: Digest) -> str:
     return "\n".join(lines)
 
 
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+TEMPLATE_PACKAGE = "podigest_dagster.core.digest"
+DIGEST_TEMPLATE = "digest.html"
+# markupsafe writes quotes as &#34; / &#39;; digests have always used &quot; / &#x27; (same characters).
+_QUOTE_ENTITIES = {"&#34;": "&quot;", "&#39;": "&#x27;"}
 
 
-_FONT = "font-family:Helvetica,Arial,sans-serif;"
-
-
-def _html_source(source: Source) -> str:
-    label = _e(source_label(source))
-    url = safe_url(source.url)
-    if url is None:
-        return f'<li style="margin:2px 0;color:#555555;">{label}</li>'
-    return (
-        f'<li style="margin:2px 0;"><a href="{_e(url)}" style="color:#1a5fb4;text-decoration:underline;">'
-        f"{label}</a></li>"
+@cache
+def templates() -> Environment:
+    """The Jinja2 environment of the package's HTML templates (core/digest/templates/), autoescaping
+    every value and refusing an undefined one."""
+    return Environment(
+        loader=PackageLoader(TEMPLATE_PACKAGE, "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
     )
 
 
-def _html_item(item: DigestItem) -> str:
-    sources = "".join(_html_source(source) for source in item.sources)
-    return (
-        "<tr>"
-        f'<td valign="top" style="{_FONT}font-size:20px;font-weight:bold;color:#1a5fb4;'
-        f'padding:12px 12px 12px 0;width:28px;">{int(item.rank)}</td>'
-        f'<td valign="top" style="{_FONT}padding:12px 0;border-bottom:1px solid #e5e5e5;">'
-        f'<p style="margin:0 0 6px 0;font-size:16px;line-height:1.45;color:#111111;">{_e(clean_text(item.insight))}</p>'
-        f'<p style="margin:0 0 4px 0;font-size:13px;color:#666666;">{_e(support_line(item.support))}</p>'
-        f'<ul style="margin:0;padding-left:18px;font-size:13px;">{sources}</ul>'
-        "</td></tr>"
-    )
+def render_page(template: str, **context: object) -> str:
+    """Render one HTML template with plain-text values (escaped by the template, never pre-escaped)."""
+    markup = templates().get_template(template).render(**context)
+    for entity, named in _QUOTE_ENTITIES.items():
+        markup = markup.replace(entity, named)
+    return markup
+
+
+def _html_source(source: Source) -> dict[str, str | None]:
+    return {"label": source_label(source), "url": safe_url(source.url)}
+
+
+def _html_item(item: DigestItem) -> dict[str, object]:
+    return {
+        "rank": int(item.rank),
+        "insight": clean_text(item.insight),
+        "support": support_line(item.support),
+        "sources": [_html_source(source) for source in item.sources],
+    }
 
 
 def render_html(digest: Digest) -> str:
     """The digest as a self-contained HTML email: tables and inline styles, no external CSS or script."""
-    title = _e(subject(digest.date))
-    if digest.items:
-        body = "".join(_html_item(item) for item in digest.items)
-    else:
-        body = (
-            f'<tr><td style="{_FONT}font-size:16px;color:#333333;padding:12px 0;">{_e(NO_INSIGHTS)}</td></tr>'
-        )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title></head>"
-        '<body style="margin:0;padding:0;background-color:#f4f4f4;">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
-        'style="background-color:#f4f4f4;"><tr><td align="center" style="padding:16px;">'
-        '<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" '
-        'style="max-width:600px;width:100%;background-color:#ffffff;padding:16px;">'
-        f'<tr><td colspan="2" style="{_FONT}font-size:22px;font-weight:bold;color:#111111;'
-        f'padding-bottom:8px;">{title}</td></tr>'
-        f"{body}"
-        "</table></td></tr></table></body></html>\n"
+    return render_page(
+        DIGEST_TEMPLATE,
+        title=subject(digest.date),
+        items=[_html_item(item) for item in digest.items],
+        no_insights=NO_INSIGHTS,
     )
 
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import tomllib
+from fnmatch import fnmatch
 from html.parser import HTMLParser
+from pathlib import Path
 
+import pytest
+from jinja2 import UndefinedError
 from markdown_it import MarkdownIt
 
-from podigest_dagster.core.digest import quality
+from podigest_dagster.core.digest import quality, render
 from podigest_dagster.core.digest.render import (
+    DIGEST_TEMPLATE,
     NO_INSIGHTS,
     Digest,
     DigestItem,
@@ -17,9 +23,11 @@ from podigest_dagster.core.digest.render import (
     render_html,
     render_json,
     render_markdown,
+    render_page,
     render_text,
     safe_url,
     sources_from_json,
+    templates,
 )
 from podigest_dagster.core.text.display import md_cell
 
@@ -210,3 +218,30 @@ def test_table_cells_render_images_links_and_html_as_inert_text():
 def test_a_long_cell_is_cut_before_escaping_and_stays_on_one_line():
     cell = md_cell("word\n" * 100 + "[tail](javascript:x)", limit=40)
     assert "\n" not in cell and cell.endswith("…") and len(cell) == 40
+
+
+def test_html_comes_from_a_packaged_template_that_autoescapes_every_value():
+    env = templates()
+    assert env.autoescape is True
+    source, filename, _ = env.loader.get_source(env, DIGEST_TEMPLATE)
+    assert "{{ item.insight }}" in source and "{{ source.url }}" in source
+    pyproject = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["podigest_dagster"]
+    package = Path(render.__file__).parents[2]
+    assert any(fnmatch(Path(filename).relative_to(package).as_posix(), glob) for glob in globs)
+
+
+def test_a_template_escapes_what_it_is_given_and_refuses_a_value_it_was_not_given():
+    digest = Digest("2024-03-05", [DigestItem(1, "x", 1, [Source(HOSTILE, "e", None, 1.0)])])
+    markup = render_html(digest)
+    assert "<script>" not in markup and "&lt;script&gt;alert(1)&lt;/script&gt;" in markup
+    with pytest.raises(UndefinedError):
+        render_page(DIGEST_TEMPLATE, title="t", items=[])
+
+
+def test_html_has_no_external_resource_or_script_whatever_the_input():
+    markup = render_html(_digest())
+    parsed = _parse_html(markup)
+    assert not {"script", "style", "link", "img", "iframe", "object", "form"} & set(parsed.tags)
+    assert "src" not in parsed.attrs_seen and not any(a.startswith("on") for a in parsed.attrs_seen)
+    assert markup.startswith("<!DOCTYPE html>\n") and markup.endswith("</html>\n")
