@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 
 from podigest_dagster.core.digest.render import safe_url
 
@@ -26,17 +27,45 @@ def parse_address(value: str) -> str:
     return value.strip()
 
 
+_RECIPIENTS_HINT = (
+    'separate recipients with commas, quote a name that has one: "Doe, Jane" <jane@example.org>'
+)
+_NAME_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+
+
 def split_recipients(values: list[str] | str | None) -> list[str]:
-    """Recipients from a list and/or comma-separated strings, validated, duplicates dropped."""
+    """Recipients from a list and/or address lists (`"Doe, Jane" <j@x.org>, b@y.org` is two), parsed
+    with email.utils.getaddresses and validated; the same address twice is kept once (the first form).
+
+    Raises InvalidAddressError naming the entry that is not an address."""
     raw = [values] if isinstance(values, str) else list(values or [])
-    found: list[str] = []
+    found: dict[str, str] = {}
     for chunk in raw:
-        for part in chunk.split(","):
-            if part.strip():
-                address = parse_address(part.strip())
-                if address not in found:
-                    found.append(address)
-    return found
+        if any(ch in chunk for ch in "\r\n\0"):
+            raise InvalidAddressError(f"recipients must not contain line breaks: {chunk!r}")
+        parsed = [(name.strip(), addr.strip()) for name, addr in getaddresses([chunk])]
+        mailboxes = [(name, addr) for name, addr in parsed if name or addr]
+        # getaddresses gives ('', '') both for an empty entry (a stray comma) and for one it could not read
+        if len(parsed) - len(mailboxes) > sum(1 for part in chunk.split(",") if not part.strip()):
+            raise InvalidAddressError(f"an entry of {chunk!r} is not an email address ({_RECIPIENTS_HINT})")
+        for name, addr in mailboxes:
+            try:
+                parse_address(addr)
+            except InvalidAddressError:
+                raise InvalidAddressError(
+                    f"not an email address: {addr or name!r} in {chunk!r} ({_RECIPIENTS_HINT})"
+                ) from None
+            found.setdefault(addr.lower(), _mailbox(name, addr))
+    return list(found.values())
+
+
+def _mailbox(name: str, addr: str) -> str:
+    """`Name <addr>`, the name quoted when it has a comma or another special character; or just addr."""
+    if not name:
+        return addr
+    if _NAME_SPECIALS.search(name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{addr}>"
 
 
 def sender_domain(sender: str) -> str:

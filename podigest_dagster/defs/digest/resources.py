@@ -7,7 +7,12 @@ import os
 import dagster as dg
 from pydantic import Field
 
-from podigest_dagster.core.digest.email_message import list_unsubscribe_value, parse_address, split_recipients
+from podigest_dagster.core.digest.email_message import (
+    InvalidAddressError,
+    list_unsubscribe_value,
+    parse_address,
+    split_recipients,
+)
 from podigest_dagster.core.digest.smtp import SmtpSettings
 
 
@@ -22,7 +27,8 @@ class MailerResource(dg.ConfigurableResource):
     password: str = ""
     sender: str = Field(default="podigest <podigest@localhost.localdomain>", description="From address")
     recipients: list[str] = Field(
-        default_factory=list, description="addresses; entries may be comma-separated"
+        default_factory=list,
+        description='addresses; each entry may list several, comma-separated ("Doe, Jane" <j@x.org>, b@y.org)',
     )
     list_unsubscribe: str = Field(default="", description="comma-separated mailto: and/or https:// targets")
     timeout_s: float = 30.0
@@ -53,8 +59,12 @@ class MailerResource(dg.ConfigurableResource):
         return cls(**fields)
 
     def recipient_list(self) -> list[str]:
-        """Validated recipients, duplicates dropped."""
-        return split_recipients(self.recipients)
+        """Validated recipients (each entry an address list: `"Doe, Jane" <j@x.org>, b@y.org` is two),
+        duplicates dropped; InvalidAddressError names PODIGEST_DIGEST_RECIPIENTS and the bad entry."""
+        try:
+            return split_recipients(self.recipients)
+        except InvalidAddressError as exc:
+            raise InvalidAddressError(f"recipients (PODIGEST_DIGEST_RECIPIENTS): {exc}") from None
 
     def unsubscribe_header(self) -> str | None:
         return list_unsubscribe_value(self.list_unsubscribe)

@@ -69,6 +69,40 @@ def test_invalid_or_header_injecting_recipients_are_refused(bad):
         split_recipients([bad])
 
 
+def test_recipients_are_address_lists_so_a_quoted_name_with_a_comma_is_one_recipient():
+    assert split_recipients('"Doe, Jane" <j@x.org>, b@y.org') == ['"Doe, Jane" <j@x.org>', "b@y.org"]
+    assert split_recipients(["Ann Lee <ann@example.com>,", "ANN@example.com, c@example.com"]) == [
+        "Ann Lee <ann@example.com>",
+        "c@example.com",
+    ]
+    assert split_recipients(" , ") == []
+
+
+def test_a_recipient_with_a_name_becomes_the_to_header_it_was_given():
+    [jane] = split_recipients('"Doe, Jane" <jane@example.com>')
+    parsed = message_from_bytes(_message(recipient=jane).as_bytes(), policy=default_policy)
+    [address] = parsed["To"].addresses
+    assert (address.display_name, address.addr_spec) == ("Doe, Jane", "jane@example.com")
+
+
+@pytest.mark.parametrize(
+    ("listed", "named"),
+    [
+        ("a@example.com, Doe, Jane <jane@example.com>", "'Doe'"),
+        ("a@example.com b@example.com", "not an email address"),
+        ("Jane Doe", "'Jane'"),
+        ("a@example.com, @", "an entry of"),
+        ("@", "an entry of"),
+        ("a@example.com; b@example.com", "an entry of"),
+    ],
+)
+def test_an_invalid_entry_is_reported_with_the_list_it_came_from(listed, named):
+    with pytest.raises(InvalidAddressError) as caught:
+        split_recipients(listed)
+    message = str(caught.value)
+    assert named in message and repr(listed) in message and "\n" not in message
+
+
 def test_list_unsubscribe_takes_mailto_and_https_only():
     value = list_unsubscribe_value("mailto:unsub@example.org?subject=stop, https://example.org/unsub?u=1")
     assert value == "<mailto:unsub@example.org?subject=stop>, <https://example.org/unsub?u=1>"
