@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def podigest_home() -> Path:
@@ -34,6 +35,45 @@ def feeds_file() -> Path:
 
 def allow_private_network() -> bool:
     return os.environ.get("PODIGEST_ALLOW_PRIVATE_NETWORK", "").strip().lower() in {"1", "true", "yes"}
+
+
+def public_url() -> str | None:
+    """PODIGEST_PUBLIC_URL: the http(s) base URL where the digests folder is published (the links of
+    digests.xml), always ending in "/"; None when unset. Raises ValueError (one line naming the variable)
+    for anything else."""
+    value = os.environ.get("PODIGEST_PUBLIC_URL", "").strip()
+    if not value:
+        return None
+    problem = _public_url_problem(value)
+    if problem:
+        shown = "" if problem == _CREDENTIALS else f" (got {value[:200]!r})"
+        raise ValueError(
+            f"PODIGEST_PUBLIC_URL {problem}: it must be the http(s) URL where the digests are published, "
+            f"e.g. https://digest.example.com/{shown}"
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+_CREDENTIALS = "carries a user name or password (it is published in digests.xml)"
+
+
+def _public_url_problem(value: str) -> str | None:
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "contains spaces or control characters"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme.lower() not in {"http", "https"}:
+        return f"has the scheme {parts.scheme!r}, not http or https" if parts.scheme else "has no scheme"
+    if not parts.hostname:
+        return "has no host"
+    if "@" in parts.netloc:
+        return _CREDENTIALS
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        return "has a query or fragment (file names are appended to it)"
+    return None
 
 
 def demo_dir() -> Path:

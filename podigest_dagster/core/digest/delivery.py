@@ -13,12 +13,12 @@ from typing import Protocol
 from podigest_dagster.core.digest import ledger
 from podigest_dagster.core.digest.email_message import build_message, new_message_id
 from podigest_dagster.core.digest.render import Digest, Renderings, render_all, subject
-from podigest_dagster.core.digest.rss import FeedEntry, build_feed
+from podigest_dagster.core.digest.rss import FEED_FILE, FeedEntry, build_feed
 from podigest_dagster.core.digest.smtp import SmtpSendError, SmtpSettings, send_email
 from podigest_dagster.core.digest.store import write_atomic
 from podigest_dagster.warehouse.db import Connect
 
-RSS_FILE = "digests.xml"
+RSS_FILE = FEED_FILE
 EMAIL = "email"
 
 
@@ -43,9 +43,14 @@ class Mailing:
     resend_unknown: bool
 
 
-def publish_rss(connect: Connect, folder: Path, date: str, entries: list[FeedEntry]) -> Path:
-    """Rewrite digests.xml atomically from all stored digests and record channel 'rss' for the day."""
-    path = write_atomic(folder / RSS_FILE, build_feed(entries, channel_link=folder.as_uri()))
+def publish_rss(
+    connect: Connect, folder: Path, date: str, entries: list[FeedEntry], public_url: str | None = None
+) -> Path:
+    """Rewrite digests.xml atomically from all stored digests and record channel 'rss' for the day.
+
+    `public_url` is where `folder` is published (PODIGEST_PUBLIC_URL): the feed's links point there;
+    without it they point at the episodes the digests cite (never at the local folder)."""
+    path = write_atomic(folder / RSS_FILE, build_feed(entries, public_url=public_url))
     with connect() as conn:
         ledger.record_published(conn, date, "rss", RSS_FILE)
     return path

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import duckdb
 
-from podigest_dagster.core.digest.render import Digest, DigestItem, Renderings, sources_from_json
+from podigest_dagster.core.digest.render import (
+    Digest,
+    DigestItem,
+    Renderings,
+    Source,
+    safe_url,
+    sources_from_json,
+)
 from podigest_dagster.core.digest.rss import FeedEntry
 from podigest_dagster.warehouse.db import transaction
 
@@ -85,13 +92,39 @@ def load_rendering(conn: duckdb.DuckDBPyConnection, date: str, column: str) -> s
 
 
 def load_feed_entries(conn: duckdb.DuckDBPyConnection, min_items: int = 1) -> list[FeedEntry]:
-    """Every stored digest with at least `min_items` items, newest first, for the RSS feed."""
+    """Every stored digest with at least `min_items` items, newest first, for the RSS feed; each with
+    the link of its first item's first source that has an http(s) one (episode page, else its audio)."""
     rows = conn.execute(
-        "SELECT CAST(partition_date AS VARCHAR), html, created_at, item_count FROM digests "
-        "WHERE item_count >= ? ORDER BY partition_date DESC",
+        "SELECT CAST(d.partition_date AS VARCHAR), d.html, d.created_at, d.item_count, i.sources "
+        "FROM digests d LEFT JOIN (SELECT partition_date, sources FROM digest_items "
+        "QUALIFY row_number() OVER (PARTITION BY partition_date ORDER BY rank) = 1) i USING (partition_date) "
+        "WHERE d.item_count >= ? ORDER BY d.partition_date DESC",
         [min_items],
     ).fetchall()
-    return [FeedEntry(date=d, html=h, created_at=_as_utc(c), item_count=n) for d, h, c, n in rows]
+    sources = {d: sources_from_json(raw) for d, _, _, _, raw in rows}
+    pages = _episode_links(conn, [s.episode_id for found in sources.values() for s in found if s.episode_id])
+    return [
+        FeedEntry(d, h, _as_utc(c), n, source_link=_first_link(sources[d], pages)) for d, h, c, n, _ in rows
+    ]
+
+
+def _episode_links(conn: duckdb.DuckDBPyConnection, episode_ids: list[str]) -> dict[str, list[str | None]]:
+    """episode_id -> [episode page, enclosure URL] as the feed gave them."""
+    if not episode_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT episode_id, link, enclosure_url FROM episodes WHERE list_contains(?, episode_id)",
+        [sorted(set(episode_ids))],
+    ).fetchall()
+    return {episode: [link, enclosure] for episode, link, enclosure in rows}
+
+
+def _first_link(sources: list[Source], pages: dict[str, list[str | None]]) -> str | None:
+    for source in sources:
+        for url in [*pages.get(source.episode_id or "", []), source.url]:
+            if safe_url(url):
+                return url
+    return None
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -108,7 +108,11 @@ def digest_delivery(
         feed_entries = load_feed_entries(conn)
     if digest is None:
         raise dg.Failure(f"no digest stored for {date}: materialise daily_digest first")
-    rss_path = publish_rss(warehouse.get_connection, settings.digests_dir(), date, feed_entries)
+    try:
+        public_url = settings.public_url()
+    except ValueError as exc:
+        raise dg.Failure(str(exc)) from None
+    rss_path = publish_rss(warehouse.get_connection, settings.digests_dir(), date, feed_entries, public_url)
     outcome = deliver_email(context, warehouse, mailer, digest)
     metadata = {"rss_path": dg.MetadataValue.path(str(rss_path)), "rss_entries": len(feed_entries), **outcome}
     if outcome.get("failed"):

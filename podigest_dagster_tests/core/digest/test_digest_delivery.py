@@ -90,3 +90,18 @@ def test_publishing_rss_writes_the_feed_and_records_the_day(connect, tmp_path):
     assert path == tmp_path / RSS_FILE
     assert len(feedparser.parse(path.read_text()).entries) == 1
     assert list(published) == [RSS_FILE]
+
+
+def test_publishing_rss_links_the_feed_to_the_public_url_or_else_to_the_cited_episode(connect, tmp_path):
+    entry = FeedEntry(DAY, "<p>x</p>", datetime(2024, 3, 5, 7, tzinfo=UTC), 1, "https://show.example/ep1")
+    published = feedparser.parse(
+        publish_rss(connect, tmp_path, DAY, [entry], "https://digest.example.com/").read_text()
+    )
+    assert published.feed.link == "https://digest.example.com/"
+    assert [link.href for link in published.feed.links if link.rel == "self"] == [
+        "https://digest.example.com/digests.xml"
+    ]
+    assert published.entries[0].link == f"https://digest.example.com/{DAY}.html"
+    local = publish_rss(connect, tmp_path, DAY, [entry]).read_text()
+    assert "file:" not in local and tmp_path.as_posix() not in local
+    assert feedparser.parse(local).entries[0].link == "https://show.example/ep1"

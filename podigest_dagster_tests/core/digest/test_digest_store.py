@@ -8,6 +8,7 @@ import pytest
 
 from podigest_dagster.core.digest.render import Digest, DigestItem, Source, render_all
 from podigest_dagster.core.digest.store import (
+    load_feed_entries,
     load_rendering,
     remove_stale_temp_files,
     save_digest,
@@ -38,3 +39,46 @@ def test_a_stored_rendering_comes_back_in_each_format_and_an_unknown_format_is_r
         assert load_rendering(conn, "2024-03-04", "text") is None
         with pytest.raises(ValueError, match="unknown digest format"):
             load_rendering(conn, "2024-03-05", "html FROM digests; --")
+
+
+def _add_episode(conn, episode_id: str, link: str | None, enclosure: str | None) -> None:
+    conn.execute(
+        "INSERT INTO episodes (episode_id, feed_url, date_status, link, enclosure_url, first_seen_at, updated_at) "
+        "VALUES (?, 'https://show.example/feed.xml', 'ok', ?, ?, now(), now())",
+        [episode_id, link, enclosure],
+    )
+
+
+def _save(conn, date: str, *sources: Source) -> None:
+    items = [DigestItem(1, "First insight.", 1, list(sources)), DigestItem(2, "Second.", 1, [_OTHER])]
+    digest = Digest(date, items)
+    save_digest(conn, digest, render_all(digest), datetime(2024, 3, 7, tzinfo=UTC))
+
+
+_OTHER = Source("Other", "Elsewhere", "https://other.example/o.mp3#t=1", 1.0, episode_id="other")
+
+
+def test_feed_entries_link_to_the_first_sources_episode_page_else_its_audio_never_a_file(tmp_path):
+    db_path = tmp_path / "warehouse.duckdb"
+    with write_connection(db_path) as conn:
+        _add_episode(conn, "page", "https://show.example/episodes/1", "https://cdn.example/1.mp3")
+        _add_episode(conn, "audio-only", "file:///etc/passwd", "https://cdn.example/2.mp3")
+        _add_episode(conn, "local", None, "file:///podigest/demo/audio/3.mp3")
+        _add_episode(conn, "other", "https://other.example/page", None)
+        _save(conn, "2024-03-01", Source("S", "E", "https://cdn.example/1.mp3#t=5", 5.0, episode_id="page"))
+        _save(conn, "2024-03-02", Source("S", "E", None, 5.0, episode_id="audio-only"))
+        _save(
+            conn,
+            "2024-03-03",
+            Source("S", "E", "file:///podigest/demo/audio/3.mp3#t=5", 5.0, episode_id="local"),
+            Source("T", "F", "https://second.example/f.mp3#t=9", 9.0, episode_id="gone"),
+        )
+        _save(conn, "2024-03-04", Source("S", "E", "file:///x.mp3#t=1", 1.0, episode_id="local"))
+    with read_connection(db_path) as conn:
+        links = {entry.date: entry.source_link for entry in load_feed_entries(conn)}
+    assert links == {
+        "2024-03-04": None,
+        "2024-03-03": "https://second.example/f.mp3#t=9",
+        "2024-03-02": "https://cdn.example/2.mp3",
+        "2024-03-01": "https://show.example/episodes/1",
+    }

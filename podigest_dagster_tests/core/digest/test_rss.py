@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
@@ -19,9 +20,7 @@ def _entry(date: str, insight: str = "A claim.") -> FeedEntry:
 
 
 def test_feed_parses_with_one_entry_per_digest_newest_first():
-    xml = build_feed(
-        [_entry("2024-03-04"), _entry("2024-03-06"), _entry("2024-03-05")], channel_link="file:///tmp/d/"
-    )
+    xml = build_feed([_entry("2024-03-04"), _entry("2024-03-06"), _entry("2024-03-05")])
     parsed = feedparser.parse(xml)
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert [e.id for e in parsed.entries] == [guid("2024-03-06"), guid("2024-03-05"), guid("2024-03-04")]
@@ -30,15 +29,15 @@ def test_feed_parses_with_one_entry_per_digest_newest_first():
 
 
 def test_guid_is_stable_for_a_date_across_rebuilds():
-    first = feedparser.parse(build_feed([_entry("2024-03-05", "one")], channel_link="file:///d/"))
-    second = feedparser.parse(build_feed([_entry("2024-03-05", "two")], channel_link="file:///d/"))
+    first = feedparser.parse(build_feed([_entry("2024-03-05", "one")]))
+    second = feedparser.parse(build_feed([_entry("2024-03-05", "two")]))
     assert first.entries[0].id == second.entries[0].id == "podigest-digest-2024-03-05"
 
 
 def test_hostile_html_in_a_digest_is_escaped_text_not_markup_in_the_xml():
     xml = build_feed(
         [_entry("2024-03-05", '<script>alert(1)</script> ]]> & "; DROP TABLE x; --')],
-        channel_link="file:///d/",
+        public_url="https://d.example/",
     )
     root = ET.fromstring(xml.encode())
     description = root.find("./channel/item/description")
@@ -51,20 +50,64 @@ def test_hostile_html_in_a_digest_is_escaped_text_not_markup_in_the_xml():
 
 
 def test_item_links_are_added_only_for_an_http_base():
-    with_base = feedparser.parse(
-        build_feed(
-            [_entry("2024-03-05")],
-            channel_link="https://d.example/",
-            item_link_base="https://d.example/digests/",
-        )
-    )
+    with_base = feedparser.parse(build_feed([_entry("2024-03-05")], public_url="https://d.example/digests/"))
     assert with_base.entries[0].link == "https://d.example/digests/2024-03-05.html"
-    unsafe = ET.fromstring(
-        build_feed([_entry("2024-03-05")], channel_link="x", item_link_base="javascript:alert(1)").encode()
-    )
+    unsafe = ET.fromstring(build_feed([_entry("2024-03-05")], public_url="javascript:alert(1)").encode())
     assert unsafe.find("./channel/item/link") is None
 
 
 def test_an_empty_feed_is_still_valid():
-    parsed = feedparser.parse(build_feed([], channel_link="file:///d/"))
+    parsed = feedparser.parse(build_feed([]))
     assert not parsed.bozo and parsed.entries == []
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _links(xml: str) -> tuple[str | None, list[str | None], list[dict[str, str]]]:
+    """(channel <link>, each item's <link>, the channel's atom:link attributes) of a feed."""
+    channel = ET.fromstring(xml.encode()).find("channel")
+    assert channel is not None
+    return (
+        channel.findtext("link"),
+        [item.findtext("link") for item in channel.findall("item")],
+        [dict(link.attrib) for link in channel.findall(f"{ATOM}link")],
+    )
+
+
+def test_with_a_public_url_the_channel_links_there_declares_itself_and_each_digest_has_its_page():
+    entries = [_entry("2024-03-05"), _entry("2024-03-06")]
+    for public_url in ("https://digest.example.com/", "https://digest.example.com"):
+        xml = build_feed(entries, public_url=public_url)
+        assert _links(xml) == (
+            "https://digest.example.com/",
+            ["https://digest.example.com/2024-03-06.html", "https://digest.example.com/2024-03-05.html"],
+            [
+                {
+                    "href": "https://digest.example.com/digests.xml",
+                    "rel": "self",
+                    "type": "application/rss+xml",
+                }
+            ],
+        )
+        parsed = feedparser.parse(xml)
+        assert not parsed.bozo and parsed.feed.link == "https://digest.example.com/"
+        assert [e.link for e in parsed.entries] == _links(xml)[1]
+
+
+def test_without_a_public_url_links_point_at_the_first_sources_never_at_files():
+    entries = [
+        replace(_entry("2024-03-04"), source_link="https://show.example/episodes/4"),
+        replace(_entry("2024-03-05"), source_link="file:///home/me/.podigest/audio/x.mp3"),
+        replace(_entry("2024-03-06"), source_link="https://cdn.example/ep6.mp3#t=12"),
+    ]
+    xml = build_feed(entries)
+    assert _links(xml) == (
+        "https://cdn.example/ep6.mp3#t=12",
+        ["https://cdn.example/ep6.mp3#t=12", None, "https://show.example/episodes/4"],
+        [],
+    )
+    assert "file:" not in xml
+    assert not feedparser.parse(xml).bozo
+    newest_without_link = build_feed([replace(entries[2], source_link=None), entries[0]])
+    assert _links(newest_without_link)[0] == "https://show.example/episodes/4"

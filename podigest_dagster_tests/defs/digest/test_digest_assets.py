@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
 
 import dagster as dg
 import feedparser
@@ -197,7 +198,8 @@ def _leave_in_sending(db_path, recipient: str, message_id: str) -> None:
     """What a run killed in the middle of its SMTP conversation leaves behind."""
     with write_connection(db_path) as conn:
         conn.execute(
-            "INSERT INTO deliveries VALUES (?, 'email', ?, ?, 'sending', NULL, 1, ?)",
+            "INSERT INTO deliveries (partition_date, channel, recipient, message_id, status, error, attempts, "
+            "updated_at) VALUES (?, 'email', ?, ?, 'sending', NULL, 1, ?)",
             [DAY, recipient, message_id, datetime.now(UTC) - timedelta(hours=1)],
         )
 
@@ -354,3 +356,83 @@ def test_an_unexpected_error_before_data_marks_the_recipient_failed_and_a_rerun_
     assert not _run(db_path, mailer).success
     assert _deliveries(db_path)["ü@example.com"][:3:2] == ("failed", 2)
     assert len(smtp.received) == 1
+
+
+def _feed_links(path) -> tuple[str | None, list[str | None], list[dict[str, str]]]:
+    """digests.xml's channel <link>, each item's <link> and the channel's atom:link attributes."""
+    channel = ElementTree.parse(path).getroot().find("channel")
+    assert channel is not None
+    return (
+        channel.findtext("link"),
+        [item.findtext("link") for item in channel.findall("item")],
+        [dict(link.attrib) for link in channel.findall("{http://www.w3.org/2005/Atom}link")],
+    )
+
+
+def test_digests_xml_links_to_the_public_url_when_one_is_set(db_path, monkeypatch):
+    monkeypatch.setenv("PODIGEST_PUBLIC_URL", "https://digest.example.com/podigest")
+    _insert_top_insights(db_path, DAY)
+    assert _run(db_path, MailerResource()).success
+    feed_path = settings.digests_dir() / "digests.xml"
+    assert _feed_links(feed_path) == (
+        "https://digest.example.com/podigest/",
+        [f"https://digest.example.com/podigest/{DAY}.html"],
+        [
+            {
+                "href": "https://digest.example.com/podigest/digests.xml",
+                "rel": "self",
+                "type": "application/rss+xml",
+            }
+        ],
+    )
+    assert (settings.digests_dir() / f"{DAY}.html").is_file()
+    assert not feedparser.parse(feed_path.read_bytes()).bozo
+
+
+def test_without_a_public_url_digests_xml_links_to_the_first_source_not_to_the_folder(db_path, monkeypatch):
+    monkeypatch.delenv("PODIGEST_PUBLIC_URL", raising=False)
+    _insert_top_insights(db_path, DAY)
+    with write_connection(db_path) as conn:
+        conn.execute(
+            "INSERT INTO episodes (episode_id, feed_url, date_status, link, first_seen_at, updated_at) "
+            "VALUES ('id-Latent Talk', 'https://latent.example/feed.xml', 'ok', 'https://latent.example/12', now(), now())"
+        )
+    assert _run(db_path, MailerResource()).success
+    xml = (settings.digests_dir() / "digests.xml").read_text()
+    assert _feed_links(settings.digests_dir() / "digests.xml") == (
+        "https://latent.example/12",
+        ["https://latent.example/12"],
+        [],
+    )
+    assert "file:" not in xml
+
+
+@pytest.mark.parametrize("value", ["file:///srv/digests/", "digest.example.com", "https://x.example/?a=1"])
+def test_an_invalid_public_url_fails_delivery_with_one_line_naming_the_setting(
+    db_path, smtp, monkeypatch, value
+):
+    monkeypatch.setenv("PODIGEST_PUBLIC_URL", value)
+    _insert_top_insights(db_path, DAY)
+    result = _run(db_path, _mailer(smtp.port))
+    assert not result.success
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    assert "PODIGEST_PUBLIC_URL" in error.message and "\n" not in error.message.strip()
+    assert not (settings.digests_dir() / "digests.xml").exists()
+    assert smtp.received == [] and _deliveries(db_path) == {}
+
+
+def test_a_recipient_name_with_a_comma_is_one_recipient(db_path, smtp, monkeypatch):
+    listed = '"Doe, Jane" <jane@example.com>, bob@example.com'
+    monkeypatch.setenv("PODIGEST_DIGEST_RECIPIENTS", listed)
+    assert MailerResource.from_env().recipient_list() == ['"Doe, Jane" <jane@example.com>', "bob@example.com"]
+    _insert_top_insights(db_path, DAY)
+    assert _run(db_path, _mailer(smtp.port, recipients=[listed])).success
+    assert sorted(r.rcpt_tos[0] for r in smtp.received) == ["bob@example.com", "jane@example.com"]
+    [to_jane] = [r.message for r in smtp.received if r.rcpt_tos == ["jane@example.com"]]
+    assert to_jane["To"].addresses[0].display_name == "Doe, Jane"
+
+
+def test_an_invalid_recipient_is_reported_with_the_setting_and_the_entry(monkeypatch):
+    monkeypatch.setenv("PODIGEST_DIGEST_RECIPIENTS", "ann@example.com, Doe, Jane <jane@example.com>")
+    with pytest.raises(ValueError, match=r"PODIGEST_DIGEST_RECIPIENTS.*not an email address: 'Doe'"):
+        MailerResource.from_env().recipient_list()

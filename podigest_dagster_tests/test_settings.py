@@ -1,0 +1,55 @@
+"""Settings read from the environment: PODIGEST_PUBLIC_URL, validated with a one-line reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from podigest_dagster import settings
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", None),
+        ("   ", None),
+        ("https://digest.example.com/", "https://digest.example.com/"),
+        ("https://digest.example.com", "https://digest.example.com/"),
+        (" http://10.0.0.5:8080/podigest ", "http://10.0.0.5:8080/podigest/"),
+    ],
+)
+def test_public_url_is_a_folder_url_or_none(monkeypatch, value, expected):
+    monkeypatch.setenv("PODIGEST_PUBLIC_URL", value)
+    assert settings.public_url() == expected
+
+
+def test_public_url_is_none_when_unset(monkeypatch):
+    monkeypatch.delenv("PODIGEST_PUBLIC_URL", raising=False)
+    assert settings.public_url() is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("file:///srv/digests/", "scheme 'file'"),
+        ("javascript:alert(1)", "scheme 'javascript'"),
+        ("digest.example.com", "no scheme"),
+        ("https://", "no host"),
+        ("https://digest.example.com/a b/", "spaces"),
+        ("https://digest.example.com:port/", "not a valid URL"),
+        ("https://digest.example.com/?v=1", "query or fragment"),
+        ("https://digest.example.com/#top", "query or fragment"),
+    ],
+)
+def test_a_public_url_that_is_not_http_is_refused_in_one_line_naming_the_variable(monkeypatch, value, reason):
+    monkeypatch.setenv("PODIGEST_PUBLIC_URL", value)
+    with pytest.raises(ValueError) as caught:
+        settings.public_url()
+    message = str(caught.value)
+    assert message.startswith("PODIGEST_PUBLIC_URL ") and reason in message and "\n" not in message
+
+
+def test_a_public_url_with_credentials_is_refused_without_repeating_them(monkeypatch):
+    monkeypatch.setenv("PODIGEST_PUBLIC_URL", "https://me:s3cret@digest.example.com/")
+    with pytest.raises(ValueError, match="user name or password") as caught:
+        settings.public_url()
+    assert "s3cret" not in str(caught.value)
