@@ -47,9 +47,15 @@ def has_timestamped_source(item: DigestItem) -> bool:
     return any(source.start_s is not None and source.start_s >= 0 for source in item.sources)
 
 
+def is_traceable(item: DigestItem) -> bool:
+    """An item cites the second it was said, or, when its transcript had no timing, at least the episode
+    (never an invented time)."""
+    return has_timestamped_source(item) or any(s.start_s is None and (s.episode or s.url) for s in item.sources)
+
+
 def untraceable_ranks(digest: Digest) -> list[int]:
-    """Ranks of items with no source carrying a timestamp."""
-    return [item.rank for item in digest.items if not has_timestamped_source(item)]
+    """Ranks of items that cite neither a moment nor (for an untimed transcript) an episode."""
+    return [item.rank for item in digest.items if not is_traceable(item)]
 
 
 def item_count_ok(digest: Digest) -> bool:

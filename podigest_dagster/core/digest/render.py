@@ -28,6 +28,7 @@ class DigestItem:
     insight: str
     support: int
     sources: list[Source] = field(default_factory=list)
+    topic: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,8 @@ def render_markdown(digest: Digest) -> str:
     if not digest.items:
         return "\n".join([*lines, NO_INSIGHTS, ""])
     for item in digest.items:
-        lines.append(f"{item.rank}. **{escape_markdown(item.insight)}**")
+        topic = f"**{escape_markdown(item.topic)}** — " if clean_text(item.topic) else ""
+        lines.append(f"{item.rank}. {topic}{escape_markdown(item.insight)}")
         lines.append(f"   *{support_line(item.support)}*")
         for source in item.sources:
             label = escape_markdown(source_label(source))
@@ -133,7 +135,8 @@ def render_text(digest: Digest) -> str:
     if not digest.items:
         return "\n".join([*lines, NO_INSIGHTS, ""])
     for item in digest.items:
-        lines.append(f"{item.rank}. {clean_text(item.insight)}")
+        topic = f"{clean_text(item.topic).upper()}: " if clean_text(item.topic) else ""
+        lines.append(f"{item.rank}. {topic}{clean_text(item.insight)}")
         lines.append(f"   {support_line(item.support)}")
         for source in item.sources:
             url = safe_url(source.url)
@@ -175,6 +178,7 @@ def _html_source(source: Source) -> dict[str, str | None]:
 def _html_item(item: DigestItem) -> dict[str, object]:
     return {
         "rank": int(item.rank),
+        "topic": clean_text(item.topic),
         "insight": clean_text(item.insight),
         "support": support_line(item.support),
         "sources": [_html_source(source) for source in item.sources],
@@ -198,6 +202,7 @@ def to_contract(digest: Digest) -> dict:
         "items": [
             {
                 "rank": item.rank,
+                "topic": item.topic,
                 "insight": item.insight,
                 "support": item.support,
                 "sources": [

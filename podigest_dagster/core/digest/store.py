@@ -28,12 +28,12 @@ FILE_SUFFIXES = {"md": "markdown", "html": "html", "txt": "text", "json": "json"
 def load_top_insights(conn: duckdb.DuckDBPyConnection, date: str) -> Digest:
     """The partition's ranked insights as a Digest (empty when the day had none)."""
     rows = conn.execute(
-        "SELECT rank, insight, support, sources FROM top_insights WHERE partition_date = ? ORDER BY rank",
+        "SELECT rank, insight, support, sources, topic FROM top_insights WHERE partition_date = ? ORDER BY rank",
         [date],
     ).fetchall()
     items = [
-        DigestItem(int(rank), insight, int(support), sources_from_json(sources))
-        for rank, insight, support, sources in rows
+        DigestItem(int(rank), insight, int(support), sources_from_json(sources), topic or "")
+        for rank, insight, support, sources, topic in rows
     ]
     return Digest(date=date, items=items)
 
@@ -60,9 +60,10 @@ def save_digest(
         )
         if digest.items:
             conn.executemany(
-                "INSERT INTO digest_items (partition_date, rank, insight, support, sources) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO digest_items (partition_date, rank, insight, support, sources, topic) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    [digest.date, item.rank, item.insight, item.support, _sources_json(item)]
+                    [digest.date, item.rank, item.insight, item.support, _sources_json(item), item.topic or None]
                     for item in digest.items
                 ],
             )
@@ -77,10 +78,12 @@ def load_stored_digest(conn: duckdb.DuckDBPyConnection, date: str) -> Digest | N
     if not conn.execute("SELECT 1 FROM digests WHERE partition_date = ?", [date]).fetchone():
         return None
     rows = conn.execute(
-        "SELECT rank, insight, support, sources FROM digest_items WHERE partition_date = ? ORDER BY rank",
+        "SELECT rank, insight, support, sources, topic FROM digest_items WHERE partition_date = ? ORDER BY rank",
         [date],
     ).fetchall()
-    return Digest(date, [DigestItem(int(r), i, int(s), sources_from_json(src)) for r, i, s, src in rows])
+    return Digest(
+        date, [DigestItem(int(r), i, int(s), sources_from_json(src), t or "") for r, i, s, src, t in rows]
+    )
 
 
 def load_rendering(conn: duckdb.DuckDBPyConnection, date: str, column: str) -> str | None:

@@ -14,6 +14,7 @@ from podigest_dagster.core.insights.text import (
     clean_passage,
     has_unresolved_reference,
     lacks_plural_antecedent,
+    opens_a_thought,
     remove_fillers,
     strip_speaker_label,
 )
@@ -43,7 +44,9 @@ class EpisodeTranscript:
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence rebuilt across segment boundaries, with the time span and segments it covers."""
+    """A sentence rebuilt across segment boundaries within one speaker's turn, with the time span and
+    segments it covers; `opens` is False when it starts inside a thought (a word cut by a cue boundary, a
+    turn that carries on the one before, a leading conjunction) and so cannot begin a passage."""
 
     index: int
     text: str
@@ -51,6 +54,9 @@ class Sentence:
     end_s: float
     seq_start: int
     seq_end: int
+    speaker: str | None = None
+    turn: int = 0
+    opens: bool = True
 
 
 @dataclass
@@ -87,28 +93,56 @@ class CandidateSet:
 # --- sentences -------------------------------------------------------------------------------------
 
 
+def speaker_turns(segments: list[Segment]) -> list[list[Segment]]:
+    """Consecutive segments of one speaker; a segment with no speaker carries on the current turn."""
+    turns: list[list[Segment]] = []
+    current: str | None = None
+    for seg in sorted(segments, key=lambda s: s.seq):
+        if not normalise_spaces(seg.text):
+            continue
+        if not turns or (seg.speaker is not None and current is not None and seg.speaker != current):
+            turns.append([])
+        if seg.speaker is not None:
+            current = seg.speaker
+        turns[-1].append(seg)
+    return turns
+
+
+def _ends_sentence(text: str) -> bool:
+    return text.rstrip(" \"'”’)]").endswith((".", "!", "?", "…"))
+
+
 def build_sentences(segments: list[Segment]) -> list[Sentence]:
-    """Join segments into one text and cut it into sentences, each timed by interpolating within segments."""
-    ordered = sorted(segments, key=lambda s: s.seq)
-    pieces, bounds, cursor = [], [], 0
-    for seg in ordered:
-        text = normalise_spaces(seg.text)
-        if not text:
-            continue
-        if pieces:
-            cursor += 1
-        bounds.append((cursor, cursor + len(text), seg))
-        pieces.append(text)
-        cursor += len(text)
-    full = " ".join(pieces)
-    sentences = []
-    for a, b in sentence_spans(full):
-        text = normalise_spaces(full[a:b])
-        if not text:
-            continue
-        first, start_s = _locate(bounds, a)
-        last, end_s = _locate(bounds, b, end=True)
-        sentences.append(Sentence(len(sentences), text, start_s, max(end_s, start_s), first.seq, last.seq))
+    """Cut each speaker turn into sentences, each timed by interpolating within its segments. A sentence
+    never crosses a change of speaker; one that starts a turn which continues an unfinished sentence, or
+    that starts in lower case or with a conjunction, is marked as not opening a thought."""
+    sentences: list[Sentence] = []
+    previous_ended = True
+    for turn_index, turn in enumerate(speaker_turns(segments)):
+        pieces, bounds, cursor = [], [], 0
+        for seg in turn:
+            text = normalise_spaces(seg.text)
+            if pieces:
+                cursor += 1
+            bounds.append((cursor, cursor + len(text), seg))
+            pieces.append(text)
+            cursor += len(text)
+        full = " ".join(pieces)
+        speaker = next((seg.speaker for seg in turn if seg.speaker), None)
+        for position, (a, b) in enumerate(sentence_spans(full)):
+            text = normalise_spaces(full[a:b])
+            if not text:
+                continue
+            first, start_s = _locate(bounds, a)
+            last, end_s = _locate(bounds, b, end=True)
+            opens = opens_a_thought(text) and (position > 0 or previous_ended)
+            sentences.append(
+                Sentence(
+                    len(sentences), text, start_s, max(end_s, start_s), first.seq, last.seq,
+                    speaker=speaker, turn=turn_index, opens=opens,
+                )
+            )
+        previous_ended = _ends_sentence(full)
     return sentences
 
 
@@ -301,6 +335,8 @@ def window_reason(window: list[Sentence], reasons: list[str | None]) -> str | No
         if reason:
             return reason
     texts = [s.text for s in window]
+    if not window[0].opens:
+        return "mid_thought_start"
     if all(is_question(t) for t in texts) or is_question(texts[-1]):
         return "bare_question"
     if any(is_question(t) for t in texts[1:]):

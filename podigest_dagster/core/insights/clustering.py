@@ -10,6 +10,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
 from podigest_dagster.core.insights.candidates import Candidate, content_words
+from podigest_dagster.core.insights.claims import QUALITY_FLOOR, same_claim
 from podigest_dagster.core.insights.embedding import DIMENSIONS, model_vocabulary
 from podigest_dagster.core.insights.scoring import NUMBER
 from podigest_dagster.core.insights.text import unknown_word_share
@@ -33,7 +34,9 @@ ASR_WEIGHT = 0.5
 
 @dataclass
 class Cluster:
-    """One idea: its member passages, the distinct podcasts saying it, and its best representative."""
+    """One idea: its member passages, its best representative, and which members support it: per show,
+    the member that passes the quality floor and states the same claim as the representative (the
+    representative always does). Support is the number of distinct shows with a supporting member."""
 
     cluster_id: int
     members: list[Candidate]
@@ -41,18 +44,25 @@ class Cluster:
     representative: Candidate
     representative_embedding: np.ndarray
     sentence_vectors: list[np.ndarray] | None = field(default=None, repr=False)
+    supports: list[bool] | None = None
+
+    def supporting_members(self) -> list[Candidate]:
+        """The representative first, then one supporting member per other show."""
+        flags = self.supports if self.supports is not None else [m is self.representative for m in self.members]
+        backing = [m for m, ok in zip(self.members, flags, strict=True) if ok and m is not self.representative]
+        return [self.representative, *backing]
 
     @property
     def podcasts(self) -> list[str]:
-        """Distinct podcasts (by feed) in the cluster, named for readers."""
+        """Distinct podcasts (by feed) backing the idea, named for readers."""
         seen: dict[str, str] = {}
-        for member in self.members:
+        for member in self.supporting_members():
             seen.setdefault(member.feed_url or member.podcast, member.podcast)
         return list(seen.values())
 
     @property
     def support(self) -> int:
-        return len({m.feed_url or m.podcast for m in self.members})
+        return len({m.feed_url or m.podcast for m in self.supporting_members()})
 
 
 def key_terms(text: str) -> set[str]:
@@ -129,6 +139,32 @@ def meaning_similarity(a: Cluster, b: Cluster) -> float:
     return best
 
 
+def claim_support(
+    members: list[Candidate],
+    embeddings: np.ndarray,
+    rep: int,
+    sentence_vectors: list[np.ndarray] | None = None,
+    floor: float = QUALITY_FLOOR,
+) -> list[bool]:
+    """Which members back the representative's claim: per other show, its closest member if that passes
+    the quality floor and states the same specific claim; the representative itself always does."""
+    cosines = np.asarray(embeddings, dtype=np.float32) @ np.asarray(embeddings[rep], dtype=np.float32)
+    if sentence_vectors is not None:
+        for i, vectors in enumerate(sentence_vectors):
+            cosines[i] = max(cosines[i], float(np.max(vectors @ sentence_vectors[rep].T)))
+    flags = [i == rep for i in range(len(members))]
+    rep_show = members[rep].feed_url or members[rep].podcast
+    best: dict[str, int] = {}
+    for i in np.argsort(-cosines):
+        show = members[i].feed_url or members[i].podcast
+        if show != rep_show and show not in best:
+            best[show] = int(i)
+    for i in best.values():
+        member = members[i]
+        flags[i] = member.score >= floor and same_claim(members[rep].text, member.text, float(cosines[i]))
+    return flags
+
+
 def cluster_labels(similarity: np.ndarray, merge_similarity: float = MERGE_SIMILARITY) -> np.ndarray:
     """Average-linkage agglomerative labels over a similarity matrix, cut where it drops below the bar."""
     n = len(similarity)
@@ -182,7 +218,8 @@ def cluster_candidates(
         vectors = np.asarray(embeddings[indices], dtype=np.float32)
         rep = pick_representative(members, vectors)
         sentences = [sentence_vectors[i] for i in indices] if sentence_vectors is not None else None
-        clusters.append(Cluster(-1, members, vectors, members[rep], vectors[rep], sentences))
+        supports = claim_support(members, vectors, rep, sentences)
+        clusters.append(Cluster(-1, members, vectors, members[rep], vectors[rep], sentences, supports))
     clusters.sort(key=lambda c: (-c.support, -c.representative.score, c.representative.candidate_id))
     for number, cluster in enumerate(clusters):
         cluster.cluster_id = number

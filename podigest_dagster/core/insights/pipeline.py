@@ -12,7 +12,7 @@ import numpy as np
 from podigest_dagster.core.insights.candidates import Candidate, EpisodeTranscript, extract_candidates
 from podigest_dagster.core.insights.clustering import Cluster, cluster_candidates, embed_passages
 from podigest_dagster.core.insights.embedding import DIMENSIONS
-from podigest_dagster.core.insights.ranking import RankingConfig, TopItem, choose_top
+from podigest_dagster.core.insights.ranking import RankingConfig, TopItem, choose_top, transcript_context
 from podigest_dagster.core.insights.rewrite import InsightRewriter
 
 
@@ -65,7 +65,10 @@ def run_day(
     found = extract_candidates(episodes_segments, past_show_texts or {})
     embeddings, sentence_vectors = embed_passages([c.text for c in found.kept], embedder.embed)
     clusters = cluster_candidates(found.kept, embeddings, sentence_vectors=sentence_vectors)
-    ranking = choose_top(clusters, past_insight_embeddings, config, past_insight_texts)
+    ranking = choose_top(
+        clusters, past_insight_embeddings, config, past_insight_texts,
+        embed=embedder.embed, context_of=transcript_context(episodes_segments),
+    )
     if llm is not None:
         llm.rewrite_items(ranking.items)
     return DayResult(found.kept, found.dropped_by_reason, clusters, ranking.items, embeddings, ranking.excluded_by_reason)

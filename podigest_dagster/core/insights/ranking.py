@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from podigest_dagster.core.insights.candidates import Candidate
+from podigest_dagster.core.insights.candidates import Candidate, EpisodeTranscript
+from podigest_dagster.core.insights.claims import QUALITY_FLOOR
 from podigest_dagster.core.insights.clustering import (
     LEXICAL_WEIGHT,
     MERGE_SIMILARITY,
@@ -16,6 +18,7 @@ from podigest_dagster.core.insights.clustering import (
     meaning_similarity,
 )
 from podigest_dagster.core.insights.embedding import DIMENSIONS
+from podigest_dagster.core.insights.topics import clean_title, cluster_topic
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class RankingConfig:
     passes the bar the clustering uses to call two passages one idea: a garbled retelling keeps its words."""
 
     top_n: int = 5
-    min_insight: float = 0.42
+    min_insight: float = QUALITY_FLOOR
     repeat_similarity: float = 0.5
     diversity_similarity: float = 0.5
     lexical_weight: float = 0.5
@@ -59,7 +62,8 @@ class Source:
 
 @dataclass
 class TopItem:
-    """One digest item: the text sent, its extractive origin, support, score, sources and evidence."""
+    """One digest item: its topic line, the text sent, its extractive origin, support, score, sources
+    and evidence."""
 
     rank: int
     cluster_id: int
@@ -73,10 +77,19 @@ class TopItem:
     evidence: list[str] = field(default_factory=list)
     novelty: float = 1.0
     rewrite_status: str = "extractive"
+    topic: str = ""
+
+
+def is_untimed(candidate: Candidate) -> bool:
+    """A passage of a transcript that had no timing (plain text): every time is 0 and means nothing."""
+    return candidate.end_s <= 0
 
 
 def timed_url(candidate: Candidate) -> str | None:
-    """The episode's audio (or page) with a media fragment `#t=<seconds>` at the passage's start."""
+    """The episode's audio (or page) with a media fragment `#t=<seconds>` at the passage's start; the
+    episode's page (or audio) without a time when the transcript had none."""
+    if is_untimed(candidate):
+        return candidate.link or candidate.enclosure_url
     base = candidate.enclosure_url or candidate.link
     if not base:
         return None
@@ -84,14 +97,13 @@ def timed_url(candidate: Candidate) -> str | None:
 
 
 def cluster_sources(cluster: Cluster) -> list[Source]:
-    """One source per podcast (its best passage), the representative's podcast first."""
-    best: dict[str, Candidate] = {}
-    for member in sorted(cluster.members, key=lambda m: -m.score):
-        best.setdefault(member.feed_url or member.podcast, member)
-    rep = cluster.representative
-    ordered = [rep] + [m for key, m in best.items() if key != (rep.feed_url or rep.podcast)]
+    """One source per podcast that backs the claim (its supporting passage), the representative first;
+    members that only sound alike are not cited."""
+    ordered = cluster.supporting_members()
     return [
-        Source(m.podcast, m.episode_title, timed_url(m), m.start_s, m.end_s, episode_id=m.episode_id)
+        Source(m.podcast, m.episode_title, timed_url(m), None, None, episode_id=m.episode_id)
+        if is_untimed(m)
+        else Source(m.podcast, m.episode_title, timed_url(m), m.start_s, m.end_s, episode_id=m.episode_id)
         for m in ordered
     ]
 
@@ -216,13 +228,53 @@ def rank_clusters(
     return choose_top(clusters, past_embeddings, config, past_texts).items
 
 
+ContextOf = Callable[[Candidate], tuple[str, str]]
+CONTEXT_WORDS_BEFORE, CONTEXT_WORDS_AFTER = 60, 40
+
+
+def transcript_context(episodes: list[EpisodeTranscript]) -> ContextOf:
+    """What was said just before and after a passage, from its episode's segments (for the LLM's context)."""
+    by_episode = {e.episode_id: sorted(e.segments, key=lambda s: s.seq) for e in episodes}
+
+    def context_of(candidate: Candidate) -> tuple[str, str]:
+        segments = by_episode.get(candidate.episode_id, [])
+        before = " ".join(s.text for s in segments if candidate.seq_start - 3 <= s.seq < candidate.seq_start)
+        after = " ".join(s.text for s in segments if candidate.seq_end < s.seq <= candidate.seq_end + 2)
+        return " ".join(before.split()[-CONTEXT_WORDS_BEFORE:]), " ".join(after.split()[:CONTEXT_WORDS_AFTER])
+
+    return context_of
+
+
+def item_evidence(cluster: Cluster, context_of: ContextOf | None = None) -> list[str]:
+    """Each supporting show's passage (in brackets) with what was said around it, named by show."""
+    evidence = []
+    for member in cluster.supporting_members():
+        before, after = context_of(member) if context_of else ("", "")
+        passage = f"{before} [{member.text}] {after}" if context_of else member.text
+        evidence.append(f"{member.podcast}: {' '.join(passage.split())}")
+    return evidence
+
+
+def item_topic(cluster: Cluster, embed: Callable[[list[str]], np.ndarray] | None = None) -> str:
+    """The topic line of a chosen idea, from its supporting passages and their episode titles."""
+    backing = cluster.supporting_members()
+    titles = list(dict.fromkeys(clean_title(m.episode_title, m.podcast) for m in backing))
+    return cluster_topic([m.text for m in backing], titles, embed)
+
+
 def choose_top(
     clusters: list[Cluster],
     past_embeddings: np.ndarray | None = None,
     config: RankingConfig | None = None,
     past_texts: list[str] | None = None,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
+    context_of: ContextOf | None = None,
+    known_topics: Mapping[str, str] | None = None,
 ) -> Ranking:
-    """Rank the day's clusters once: the top items and the exclusions by reason."""
+    """Rank the day's clusters once: the top items (each with its topic line) and the exclusions by reason.
+
+    `known_topics` (by representative candidate id, from an earlier run of the day) are reused as they are,
+    so a re-run embeds nothing."""
     config = config or RankingConfig()
     past = past_embeddings if past_embeddings is not None else np.zeros((0, DIMENSIONS), dtype=np.float32)
     scored, excluded = eligible_clusters(clusters, past, config, past_texts)
@@ -240,8 +292,9 @@ def choose_top(
                 score=round(score, 4),
                 sources=cluster_sources(cluster),
                 embedding=cluster.representative_embedding,
-                evidence=[m.text for m in sorted(cluster.members, key=lambda m: -m.score)],
+                evidence=item_evidence(cluster, context_of),
                 novelty=round(novelty, 4),
+                topic=(known_topics or {}).get(rep.candidate_id) or item_topic(cluster, embed),
             )
         )
     return Ranking(items, excluded)

@@ -30,8 +30,8 @@ def vector_matrix(vectors: Sequence[Sequence[float]]) -> np.ndarray:
 def transcripts_from_rows(episode_rows: Iterable[Row], segment_rows: Iterable[Row]) -> list[EpisodeTranscript]:
     """Episodes (id, podcast, title, feed, link, enclosure) with their (episode id, segment...) rows in order."""
     segments: dict[str, list[Segment]] = defaultdict(list)
-    for episode_id, seq, start_s, end_s, text, avg_logprob in segment_rows:
-        segments[episode_id].append(Segment(seq, start_s, end_s, text, avg_logprob))
+    for episode_id, seq, start_s, end_s, text, avg_logprob, speaker in segment_rows:
+        segments[episode_id].append(Segment(seq, start_s, end_s, text, avg_logprob, speaker=speaker))
     return [
         EpisodeTranscript(eid, podcast, title, feed, segments[eid], link, enclosure)
         for eid, podcast, title, feed, link, enclosure in episode_rows
@@ -62,22 +62,22 @@ def clusters_from_memberships(
     memberships: Iterable[Row],
     sentence_vectors: list[np.ndarray] | None = None,
 ) -> list[Cluster]:
-    """Clusters rebuilt from (cluster id, candidate id, is representative) rows over the loaded candidates,
-    with their members' stored sentence embeddings when given."""
+    """Clusters rebuilt from (cluster id, candidate id, is representative, supports claim) rows over the
+    loaded candidates, with their members' stored sentence embeddings when given."""
     position = {c.candidate_id: i for i, c in enumerate(candidates)}
-    groups: dict[int, list[tuple[int, bool]]] = defaultdict(list)
-    for cluster_id, candidate_id, is_rep in memberships:
+    groups: dict[int, list[tuple[int, bool, bool]]] = defaultdict(list)
+    for cluster_id, candidate_id, is_rep, supports in memberships:
         if candidate_id in position:
-            groups[cluster_id].append((position[candidate_id], is_rep))
+            groups[cluster_id].append((position[candidate_id], bool(is_rep), bool(supports) or bool(is_rep)))
     clusters = []
     for cluster_id, entries in sorted(groups.items()):
-        indices = [i for i, _ in entries]
-        rep = next((i for i, is_rep in entries if is_rep), indices[0])
+        indices = [i for i, _, _ in entries]
+        rep = next((i for i, is_rep, _ in entries if is_rep), indices[0])
         sentences = [sentence_vectors[i] for i in indices] if sentence_vectors is not None else None
         clusters.append(
             Cluster(
                 cluster_id, [candidates[i] for i in indices], vectors[indices], candidates[rep], vectors[rep],
-                sentences,
+                sentences, [ok for _, _, ok in entries],
             )
         )
     return clusters
@@ -93,7 +93,8 @@ def candidate_row(day: date, c: Candidate) -> list[Any]:
 def membership_rows(day: date, clusters: list[Cluster]) -> list[list[Any]]:
     """One insight_clusters row per member, flagging the representative."""
     return [
-        [day, c.cluster_id, m.candidate_id, m.candidate_id == c.representative.candidate_id, c.support]
+        [day, c.cluster_id, m.candidate_id, m.candidate_id == c.representative.candidate_id, c.support,
+         m in c.supporting_members()]
         for c in clusters
         for m in c.members
     ]
@@ -107,4 +108,4 @@ def sources_json(item: TopItem) -> str:
 def top_item_row(day: date, i: TopItem) -> list[Any]:
     """One top_insights row, its embedding as a plain float list."""
     return [day, i.rank, i.cluster_id, i.candidate_id, i.insight, i.extractive_text, i.support, i.score,
-            sources_json(i), i.rewrite_status, np.asarray(i.embedding, dtype=np.float32).tolist()]
+            sources_json(i), i.rewrite_status, np.asarray(i.embedding, dtype=np.float32).tolist(), i.topic or None]

@@ -21,7 +21,7 @@ FROM episodes e WHERE partition_date = ?
 ORDER BY episode_id
 """
 DAY_SEGMENTS_SQL = """
-SELECT s.episode_id, s.seq, s.start_s, s.end_s, s.text, s.avg_logprob
+SELECT s.episode_id, s.seq, s.start_s, s.end_s, s.text, s.avg_logprob, s.speaker
 FROM transcript_segments s JOIN episodes e ON e.episode_id = s.episode_id
 WHERE e.partition_date = ? ORDER BY s.episode_id, s.seq
 """
@@ -40,7 +40,7 @@ JOIN insight_embeddings m ON m.candidate_id = c.candidate_id
 WHERE c.partition_date = ? ORDER BY c.episode_id, c.start_s, c.candidate_id
 """
 DAY_MEMBERSHIPS_SQL = """
-SELECT cluster_id, candidate_id, is_representative FROM insight_clusters
+SELECT cluster_id, candidate_id, is_representative, supports_claim FROM insight_clusters
 WHERE partition_date = ? ORDER BY cluster_id, candidate_id
 """
 PAST_SENT_SQL = """
@@ -53,6 +53,7 @@ JOIN insight_candidates k ON k.candidate_id = c.candidate_id
 JOIN insight_embeddings m ON m.candidate_id = c.candidate_id
 WHERE t.partition_date >= ? AND t.partition_date < ?
 """
+DAY_TOPICS_SQL = "SELECT candidate_id, topic FROM top_insights WHERE partition_date = ? AND topic IS NOT NULL"
 DAY_LLM_REWRITES_SQL = """
 SELECT candidate_id, extractive_text, insight FROM top_insights
 WHERE partition_date = ? AND rewrite_status = 'llm'
@@ -81,14 +82,14 @@ DELETE_ORPHAN_EMBEDDINGS = (
 )
 DELETE_DAY_CLUSTERS = "DELETE FROM insight_clusters WHERE partition_date = ?"
 INSERT_MEMBERSHIP = (
-    "INSERT INTO insight_clusters (partition_date, cluster_id, candidate_id, is_representative, support) "
-    "VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO insight_clusters (partition_date, cluster_id, candidate_id, is_representative, support, "
+    "supports_claim) VALUES (?, ?, ?, ?, ?, ?)"
 )
 DELETE_DAY_TOP = "DELETE FROM top_insights WHERE partition_date = ?"
 INSERT_TOP_ITEM = (
     "INSERT INTO top_insights (partition_date, rank, cluster_id, candidate_id, insight, extractive_text, "  # noqa: S608
-    "support, score, sources, rewrite_status, embedding) "
-    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::FLOAT[{DIMENSIONS}])"
+    "support, score, sources, rewrite_status, embedding, topic) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::FLOAT[{DIMENSIONS}], ?)"
 )
 
 
@@ -151,6 +152,11 @@ def load_past_sent(
     window = [day - timedelta(days=lookback_days), day]
     found = conn.execute(PAST_SENT_SQL, [*window, *window]).fetchall()
     return insight_rows.vector_matrix([r[0] for r in found]), [r[1] for r in found]
+
+
+def load_topics(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, str]:
+    """The partition's stored topic lines by representative candidate id (a re-run reuses them)."""
+    return dict(conn.execute(DAY_TOPICS_SQL, [day]).fetchall())
 
 
 def load_llm_rewrites(conn: duckdb.DuckDBPyConnection, day: date) -> dict[tuple[str, str], str]:

@@ -64,6 +64,24 @@ def collapse_repeats(text: str) -> str:
     return re.sub(r"\b(\w+)(?:[\s,]+\1\b)+", r"\1", text, flags=re.I)
 
 
+CONTINUATION_START = re.compile(
+    r"^(?:and|but|or|nor|yet|because|cause|'cause|which|whereas|although|though|unless|plus|also|"
+    r"as well|as a result|that means|this means|in other words|meaning|for example|for instance|"
+    r"however|instead|otherwise|then|than|whereby|whose|whom)\b",
+    re.I,
+)
+
+
+def opens_a_thought(sentence: str) -> bool:
+    """True when a sentence can begin a passage read cold: it starts with a capital or a digit (not a word
+    cut off by a cue boundary), and not with a conjunction or connective that continues what came before."""
+    head = strip_speaker_label(sentence).lstrip(" \"'“‘([-–—…")
+    if not head or not (head[0].isupper() or head[0].isdigit()):
+        return False
+    head = remove_fillers(head).lstrip(" ,")
+    return not CONTINUATION_START.match(head)
+
+
 def strip_discourse_starters(text: str) -> str:
     """Drop leading 'and', 'but', 'so', 'well', 'okay' that tie a sentence to speech, not to meaning."""
     return DISCOURSE_STARTERS.sub("", text).lstrip(" ,")

@@ -100,6 +100,43 @@ def parse_timestamp(value: str) -> float:
     return seconds
 
 
+_VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]{1,80})>", re.I)
+_NAME_PREFIX = re.compile(r"^\s*([A-Z][A-Za-z.'-]*(?: [A-Z][A-Za-z.'-]*){0,3}|[A-Z][A-Z .'-]{1,40}):\s+(?=\S)")
+_GENERIC_SPEAKER = re.compile(
+    r"^(?:speaker|spk|spkr|voice|person|guest|host|unknown|unidentified|participant|interviewer|"
+    r"interviewee|narrator|male|female|man|woman)?[\s_-]*(?:\d+|[a-z])?$",
+    re.I,
+)
+_NOT_A_NAME = {"note", "update", "warning", "edit", "correction", "source", "music", "sponsor", "ad", "transcript"}
+
+
+def speaker_name(raw: object) -> str | None:
+    """A real speaker's name from a transcript's label, or None: generic labels ("Speaker 1",
+    "SPEAKER_00", "Guest 2", "Unknown") are diarization guesses and count as no label."""
+    if not isinstance(raw, str):
+        return None
+    name = " ".join(html.unescape(raw).split())[:60].strip(" :")
+    if not name or _GENERIC_SPEAKER.fullmatch(name) or name.lower() in _NOT_A_NAME:
+        return None
+    return valid_text(name)
+
+
+def split_speaker_prefix(text: str) -> tuple[str | None, str]:
+    """A leading `Name:` label of a cue or a line, and the text after it (None and the text when absent or
+    generic)."""
+    match = _NAME_PREFIX.match(text)
+    if not match or match.group(1).lower() in _NOT_A_NAME:
+        return None, text
+    rest = text[match.end() :]
+    return speaker_name(match.group(1)), rest
+
+
+def cue_speaker(raw: str) -> str | None:
+    """The speaker of a WebVTT cue's `<v Name>` voice tag, when it names a real speaker."""
+    match = _VOICE.search(raw)
+    return speaker_name(match.group(1)) if match else None
+
+
 def clean_cue_text(text: str) -> str:
     """Cue markup (`<v Speaker>`, `<i>`, inline timestamps) removed, entities decoded, whitespace folded."""
     return " ".join(html.unescape(_TAG.sub(" ", text)).split())
@@ -107,7 +144,7 @@ def clean_cue_text(text: str) -> str:
 
 def _numbered(segments: list[Segment]) -> list[Segment]:
     return [
-        Segment(i, s.start_s, s.end_s, valid_text(s.text))
+        Segment(i, s.start_s, s.end_s, valid_text(s.text), speaker=s.speaker)
         for i, s in enumerate(s for s in segments if s.text.strip())
     ]
 
@@ -121,9 +158,12 @@ def parse_cues(text: str) -> list[Segment]:
         for i, line in enumerate(lines):
             match = _TIMING.match(line)
             if match:
-                body = clean_cue_text(" ".join(lines[i + 1 :]))
+                raw = " ".join(lines[i + 1 :])
+                speaker, body = cue_speaker(raw), clean_cue_text(raw)
+                if speaker is None:
+                    speaker, body = split_speaker_prefix(body)
                 start, end = parse_timestamp(match.group(1)), parse_timestamp(match.group(2))
-                segments.append(Segment(0, start, max(start, end), body))
+                segments.append(Segment(0, start, max(start, end), body, speaker=speaker))
                 break
     return _numbered(segments)
 
@@ -137,8 +177,9 @@ def merge_fragments(segments: list[Segment], max_s: float = MERGE_MAX_S) -> list
     merged: list[Segment] = []
     for seg in segments:
         last = merged[-1] if merged else None
-        if last and not _ends_sentence(last.text) and seg.end_s - last.start_s <= max_s:
-            merged[-1] = Segment(0, last.start_s, seg.end_s, f"{last.text} {seg.text}")
+        same_turn = last is not None and (seg.speaker is None or seg.speaker == last.speaker)
+        if last and same_turn and not _ends_sentence(last.text) and seg.end_s - last.start_s <= max_s:
+            merged[-1] = Segment(0, last.start_s, seg.end_s, f"{last.text} {seg.text}", speaker=last.speaker)
         else:
             merged.append(seg)
     return _numbered(merged)
@@ -165,21 +206,21 @@ def parse_json(text: str) -> list[Segment]:
         except (TypeError, ValueError):
             continue
         body = clean_cue_text(str(item.get("body") or ""))
-        segments.append(Segment(0, start, max(start, end), body))
+        speaker = speaker_name(item.get("speaker"))
+        if speaker is None:
+            speaker, body = split_speaker_prefix(body)
+        segments.append(Segment(0, start, max(start, end), body, speaker=speaker))
     return merge_fragments(_numbered(segments))
 
 
-def paragraph_sentences(text: str) -> list[str]:
-    """Paragraphs, then sentences within them, for text that has no timestamps."""
-    sentences = []
-    for paragraph in re.split(r"\n\s*\n", text):
-        sentences.extend(split_sentences(paragraph, max_words=None))
-    return sentences
-
-
 def parse_plain(text: str) -> list[Segment]:
-    """Plain text: one segment per sentence, all at time 0 (the publisher gave no timing)."""
-    return [Segment(i, 0.0, 0.0, s) for i, s in enumerate(paragraph_sentences(text))]
+    """Plain text: one segment per sentence, all at time 0 (the publisher gave no timing); a paragraph's
+    leading `NAME:` label is its speaker."""
+    segments = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        speaker, body = split_speaker_prefix(" ".join(paragraph.split()))
+        segments.extend(Segment(0, 0.0, 0.0, s, speaker=speaker) for s in split_sentences(body, max_words=None))
+    return _numbered(segments)
 
 
 def parse_transcript(body: bytes, content_type: str | None, url: str) -> list[Segment]:

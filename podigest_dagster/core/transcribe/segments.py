@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Segment:
-    """Position, time span in seconds, text, and Whisper's confidence (None for publisher transcripts)."""
+    """Position, time span in seconds, text, Whisper's confidence (None for publisher transcripts), and who
+    spoke it when the transcript names a real speaker (None when unknown)."""
 
     seq: int
     start_s: float
@@ -15,3 +16,4 @@ class Segment:
     text: str
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
+    speaker: str | None = None

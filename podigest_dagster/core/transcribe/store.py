@@ -23,8 +23,8 @@ ORDER BY e.published_at, e.episode_id
 DELETE_SEGMENTS = "DELETE FROM transcript_segments WHERE episode_id = ?"
 INSERT_SEGMENTS = (
     "INSERT INTO transcript_segments (episode_id, seq, start_s, end_s, text, source, "
-    "avg_logprob, no_speech_prob) SELECT episode_id, seq, start_s, end_s, text, source, "
-    "avg_logprob, no_speech_prob FROM new_segments"
+    "avg_logprob, no_speech_prob, speaker) SELECT episode_id, seq, start_s, end_s, text, source, "
+    "avg_logprob, no_speech_prob, speaker FROM new_segments"
 )
 UPSERT_TRANSCRIPT = """
 INSERT INTO transcripts (episode_id, partition_date, status, source, audio_sha256, language,
@@ -64,6 +64,7 @@ def store_outcome(
     conn: duckdb.DuckDBPyConnection, partition_date: str, episode_id: str, outcome: Outcome
 ) -> None:
     """Replace the episode's segments and upsert its transcripts row, in one transaction."""
+            "speaker": pd.array([valid_text(s.speaker) if s.speaker else None for s in segments], dtype="string"),
     rows = _segment_frame(episode_id, outcome)
     with transaction(conn):
         conn.execute(DELETE_SEGMENTS, [episode_id])

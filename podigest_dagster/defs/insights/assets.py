@@ -13,7 +13,7 @@ import dagster as dg
 from podigest_dagster.core.insights import store as insight_store
 from podigest_dagster.core.insights.candidates import extract_candidates
 from podigest_dagster.core.insights.clustering import Cluster, cluster_candidates, embed_passages
-from podigest_dagster.core.insights.ranking import RankingConfig, TopItem, choose_top
+from podigest_dagster.core.insights.ranking import RankingConfig, TopItem, choose_top, transcript_context
 from podigest_dagster.core.text.display import md_cell
 from podigest_dagster.defs.daily import daily_partitions
 from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResource
@@ -36,7 +36,7 @@ def top_preview(items: list[TopItem]) -> str:
     """The top items as a markdown table for the Dagster UI."""
     lines = ["| rank | support | score | insight | sources | rewrite |", "|---|---|---|---|---|---|"]
     for i in items:
-        sources = ", ".join(f"{s.podcast} @{int(s.start_s)}s" for s in i.sources)
+        sources = ", ".join(f"{s.podcast} @{int(s.start_s)}s" if s.start_s is not None else s.podcast for s in i.sources)
         lines.append(
             f"| {i.rank} | {i.support} | {i.score:.2f} | {md_cell(i.insight, 200)} | {md_cell(sources, 120)} | "
             f"{md_cell(i.rewrite_status, 60)} |"
@@ -161,9 +161,14 @@ def top_insights(
         clusters = insight_store.load_clusters(conn, day)
         past, past_texts = insight_store.load_past_sent(conn, day, config.lookback_days)
         earlier_rewrites = insight_store.load_llm_rewrites(conn, day)
-    chosen = choose_top(clusters, past, ranking, past_texts)
+        known_topics = insight_store.load_topics(conn, day)
+        rewriter = llm.rewriter()
+        transcripts = insight_store.load_day_transcripts(conn, day) if rewriter.enabled else []
+    chosen = choose_top(
+        clusters, past, ranking, past_texts,
+        embed=embedder.embed, context_of=transcript_context(transcripts), known_topics=known_topics,
+    )
     items, excluded = chosen.items, chosen.excluded_by_reason
-    rewriter = llm.rewriter()
     rewriter.rewrite_items(items, earlier_rewrites)
     with warehouse.get_connection() as conn:
         insight_store.replace_top_insights(conn, day, items)

@@ -147,7 +147,7 @@ def test_json_has_exactly_the_contract_shape():
     assert set(data) == {"date", "items"}
     assert data["date"] == "2024-03-05"
     first = data["items"][0]
-    assert set(first) == {"rank", "insight", "support", "sources"}
+    assert set(first) == {"rank", "topic", "insight", "support", "sources"}
     assert (first["rank"], first["support"]) == (1, 2)
     assert set(first["sources"][0]) == {"podcast", "episode", "url", "start_s"}
     assert first["sources"][0]["start_s"] == 723.4
@@ -189,17 +189,19 @@ def test_sources_json_from_top_insights_is_parsed_leniently():
     assert sources[0].start_s == 5.0 and sources[1].start_s is None
 
 
-def test_quality_rules_catch_repeats_and_untimed_items():
+def test_quality_rules_catch_repeats_and_untraceable_items_but_accept_an_untimed_episode():
     digest = Digest(
         "2024-03-05",
         [
             DigestItem(1, "Kernel engineers are the scarcest hires.", 1, [Source("A", "a", None, 3.0)]),
             DigestItem(2, "KERNEL engineers are the scarcest hires!", 1, [Source("B", "b", None, None)]),
             DigestItem(3, "Enterprises need forward-deployed engineers to adopt models.", 1, []),
+            DigestItem(4, "Batteries got ninety percent cheaper in a decade.", 1, [Source("C", "", None, None)]),
         ],
     )
     assert quality.alike_pairs(digest) == [(1, 2)]
-    assert quality.untraceable_ranks(digest) == [2, 3]
+    # 2 cites its episode without a time (its transcript had none): traceable, never an invented time.
+    assert quality.untraceable_ranks(digest) == [3, 4]
     assert quality.item_count_ok(digest)
     assert not quality.item_count_ok(Digest("2024-03-05"))
 

@@ -53,7 +53,7 @@ def top_item(rank: int, cluster: Cluster, vector: np.ndarray) -> TopItem:
     return TopItem(
         rank=rank, cluster_id=cluster.cluster_id, candidate_id=rep.candidate_id, insight=f"Sent {rank}.",
         extractive_text=rep.text, support=cluster.support, score=0.7,
-        sources=[Source(rep.podcast, rep.episode_title, rep.episode_id, rep.link, rep.start_s, rep.end_s)],
+        sources=[Source(rep.podcast, rep.episode_title, rep.link, rep.start_s, rep.end_s, episode_id=rep.episode_id)],
         embedding=vector,
     )
 
@@ -143,7 +143,7 @@ def test_clusters_are_rebuilt_with_members_embeddings_and_representative(path):
     vectors = unit_vectors(3)
     store_candidates(path, DAY, kept, vectors)
     clusters = [
-        Cluster(0, kept[:2], vectors[:2], kept[1], vectors[1]),
+        Cluster(0, kept[:2], vectors[:2], kept[1], vectors[1], supports=[True, True]),
         Cluster(1, [kept[2]], vectors[2:], kept[2], vectors[2]),
     ]
     with db.write_connection(path) as conn:
@@ -157,6 +157,22 @@ def test_clusters_are_rebuilt_with_members_embeddings_and_representative(path):
     assert np.allclose(loaded[0].embeddings, vectors[:2], atol=1e-6)
     assert np.allclose(loaded[0].representative_embedding, vectors[1], atol=1e-6)
     assert stored_support == [(2,), (2,), (1,)]
+    assert [c.support for c in loaded] == [2, 1]
+
+
+def test_a_member_that_does_not_back_the_claim_adds_no_support_after_a_reload(path):
+    feed_b = "https://b.example/feed.xml"
+    with db.write_connection(path) as conn:
+        add_episode(conn, "ep1", DAY, segments=["x"])
+        add_episode(conn, "ep2", DAY, feed=feed_b, podcast="Show B", segments=["y"])
+    kept = [candidate("c1"), candidate("c2", "ep2", "Show B", feed_b)]
+    vectors = unit_vectors(2)
+    store_candidates(path, DAY, kept, vectors)
+    with db.write_connection(path) as conn:
+        insight_store.replace_clusters(conn, DAY, [Cluster(0, kept, vectors, kept[0], vectors[0], supports=[True, False])])
+    with db.read_connection(path) as conn:
+        [loaded] = insight_store.load_clusters(conn, DAY)
+    assert loaded.support == 1 and [m.candidate_id for m in loaded.supporting_members()] == ["c1"]
 
 
 def test_past_sent_holds_each_sent_item_and_its_cluster_members_from_the_window_only(path):

@@ -239,9 +239,9 @@ def test_a_failing_blocking_check_stops_delivery(db_path, smtp):
     assert _deliveries(db_path) == {}
 
 
-def test_an_item_without_a_timestamped_source_fails_the_traceability_check(db_path, smtp):
+def test_an_item_citing_neither_a_moment_nor_an_episode_fails_the_traceability_check(db_path, smtp):
     _insert_top_insights(
-        db_path, DAY, [("A self-contained claim with a reason.", 1, [_source("A", "a", None)])]
+        db_path, DAY, [("A self-contained claim with a reason.", 1, [{"podcast": "A", "episode": "", "url": None}])]
     )
     result = _run(db_path, _mailer(smtp.port))
     assert not result.success

@@ -185,7 +185,7 @@ def test_the_top_preview_shows_transcript_markup_as_text_not_images_or_links():
     hostile = "Look ![x](http://t/p.png) and [a](javascript:x) <img src=x> | end"
     item = TopItem(
         rank=1, cluster_id=0, candidate_id="c1", insight=hostile, extractive_text=hostile, support=1, score=0.5,
-        sources=[Source("[Show](javascript:y)", "Ep", "e1", None, 3.0, 9.0)], embedding=np.zeros(384),
+        sources=[Source("[Show](javascript:y)", "Ep", None, 3.0, 9.0, episode_id="e1")], embedding=np.zeros(384),
     )
     html = MarkdownIt("commonmark").enable("table").render(top_preview([item]))
     assert "<img" not in html and "<a " not in html

@@ -1,0 +1,192 @@
+"""A short topic line for each idea ("Heat pumps in deep cold", "Nvidia: GPU export rules"), taken from the
+cluster itself: the named things and key phrases its supporting passages share, and their episode titles.
+With its topic, an item can be understood by someone who heard none of the episodes."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from podigest_dagster.core.insights.candidates import GENERIC_WORDS
+from podigest_dagster.core.insights.claims import is_rare
+from podigest_dagster.core.insights.scoring import STOPWORDS
+
+MAX_TOPIC_CHARS = 70
+MAX_PHRASE_WORDS = 3
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’&.+-]*[A-Za-z0-9+]|[A-Za-z0-9]")
+_BREAK = re.compile(r"[.,;:!?()\[\]\"“”—–]|\s-\s")
+_TITLE_NOISE = re.compile(
+    r"\s*(?:\|.*$|#\s*\d+|\b(?:ep(?:isode)?|part|pt)\.?\s*\d+\b|\b\d{4}-\d{2}-\d{2}\b|\(\s*\)|\[\s*\])", re.I
+)
+_JOINERS = {"of", "the", "and", "&", "for", "de", "van", "von"}
+_WEAK = STOPWORDS | GENERIC_WORDS | {
+    "yeah", "okay", "gonna", "wanna", "lot", "lots", "guys", "guy", "today", "episode", "podcast", "show",
+    "talk", "talking", "conversation", "question", "answer", "idea", "ideas", "way", "ways", "kind", "bit",
+    "everybody", "somebody", "anybody", "folks", "stuff", "pretty", "able", "sure", "totally", "exactly",
+    "whether", "new", "latest", "modern", "simple", "plain", "big", "small", "huge", "real", "true",
+}
+
+
+def clean_title(title: str, podcast: str = "") -> str:
+    """An episode title without the show's name, episode numbers, dates and trailing '| ...' parts."""
+    text = _TITLE_NOISE.sub(" ", title or "")
+    if podcast:
+        text = re.sub(re.escape(podcast), " ", text, flags=re.I)
+    return " ".join(text.split()).strip(" -:|")
+
+
+def _chunks(text: str) -> list[list[str]]:
+    """Word runs between punctuation breaks."""
+    return [_WORD.findall(part) for part in _BREAK.split(text) if part.strip()]
+
+
+def entity_phrases(text: str) -> list[str]:
+    """Runs of capitalised words (joined by 'of', 'the', '&' ...) that are names, not sentence openers:
+    a lone capitalised word at the start of a sentence or chunk is skipped unless it is an acronym."""
+    found = []
+    for chunk in _chunks(text):
+        run: list[str] = []
+        for position, word in enumerate([*chunk, ""]):
+            capital = bool(word) and (word[0].isupper() or word[0].isdigit() and run) and word.lower() != "i"
+            if capital or (run and word.lower() in _JOINERS):
+                run.append(word)
+                continue
+            while run and run[-1].lower() in _JOINERS:
+                run.pop()
+            opener = position - len(run) == 0
+            if run and not (opener and len(run) == 1 and not run[0].isupper()):
+                words = run[1:] if opener and run[0].lower() in _WEAK else run
+                if words and not all(w.lower() in _WEAK for w in words):
+                    found.append(" ".join(words))
+            run = []
+    return found
+
+
+def key_phrases(text: str) -> list[str]:
+    """Content-word runs of one to three words (no weak word at either end), lower-cased unless a name."""
+    found = []
+    for chunk in _chunks(text):
+        shown = [w if w.isupper() or (j > 0 and w[0].isupper()) else w.lower() for j, w in enumerate(chunk)]
+        for size in range(1, MAX_PHRASE_WORDS + 1):
+            for i in range(len(chunk) - size + 1):
+                gram = [w.lower() for w in chunk[i : i + size]]
+                if gram[0] in _WEAK or gram[-1] in _WEAK or len(gram[-1]) < 3:
+                    continue
+                if any(w in _WEAK and w not in _JOINERS for w in gram[1:-1]):
+                    continue
+                found.append(" ".join(shown[i : i + size]))
+    return found
+
+
+def _specificity(phrase: str) -> float:
+    words = [w.lower() for w in phrase.split()]
+    rare = sum(1 for w in words if is_rare(w) or any(ch.isdigit() for ch in w))
+    return 1.0 + 0.6 * rare + 0.35 * (len(words) - 1)
+
+
+def _capitalised(phrase: str) -> str:
+    return phrase[:1].upper() + phrase[1:]
+
+
+_VERBISH_END = re.compile(r"(?:ly|ed)$")
+_VERBS = {
+    "is", "are", "was", "were", "be", "make", "makes", "made", "get", "gets", "got", "go", "goes", "went",
+    "say", "says", "said", "keep", "keeps", "shows", "show", "shapes", "compound", "compounds", "work",
+    "works", "cut", "cuts", "need", "needs", "use", "uses", "think", "find", "finds", "lose", "loses",
+    "win", "wins", "give", "gives", "take", "takes", "run", "runs", "build", "builds", "pay", "pays",
+    "hold", "holds", "ship", "ships", "sell", "sells", "stay", "stays", "remove", "removes", "train",
+    "trains", "decide", "decides", "recognise", "recognize", "require", "requires", "forces", "force",
+}
+
+
+def _noun_like(phrase: str) -> bool:
+    """A phrase that can name a subject: it does not end in an adverb, a past participle or a verb."""
+    last = phrase.split()[-1]
+    if last.isupper() or last[0].isupper():
+        return True
+    return not (_VERBISH_END.search(last) or last in _VERBS or phrase.split()[0] in _VERBS)
+
+
+def candidate_phrases(texts: Sequence[str], titles: Sequence[str] = ()) -> Counter[str]:
+    """Names and key phrases of the passages (the representative counts double) and the titles, weighted."""
+    counts: Counter[str] = Counter()
+    sources = [(t, 2.0 if i == 0 else 1.0) for i, t in enumerate(texts)] + [(t, 0.8) for t in titles if t]
+    for text, weight in sources:
+        for phrase in set(entity_phrases(text)) | {p for p in key_phrases(text) if _noun_like(p)}:
+            counts[phrase] += weight
+    return counts
+
+
+def cluster_topic(
+    texts: Sequence[str], titles: Sequence[str] = (), embed: Callable[[list[str]], np.ndarray] | None = None
+) -> str:
+    """The topic line of an idea from its passages (the representative first) and its episode titles.
+
+    With `embed`, the key phrase is the candidate closest in meaning to the passages (then frequency and
+    specificity break ties); without it, the most frequent specific phrase. A name said in several places
+    leads the line ("Nvidia: export licences")."""
+    counts = candidate_phrases(texts, titles)
+    names = Counter({p: n for p, n in counts.items() if p in set().union(*(entity_phrases(t) for t in texts))})
+    phrases = {p: n for p, n in counts.items() if p not in names and (n >= 1.5 or len(texts) == 1)}
+    best_phrase = _closest_phrase(phrases, texts, embed) if embed else _best_phrase(
+        {p: n * _specificity(p) for p, n in phrases.items()}
+    )
+    best_name = max(names, key=lambda n: (names[n] * _specificity(n), len(n)), default=None)
+    if best_name and names[best_name] >= 2.0:
+        name, phrase = best_name.lower(), (best_phrase or "").lower()
+        if phrase and name in phrase:
+            topic = _capitalised(best_phrase)
+        elif phrase and phrase not in name:
+            topic = f"{best_name}: {best_phrase}"
+        else:
+            topic = best_name
+    elif best_phrase:
+        topic = _capitalised(best_phrase)
+    else:
+        topic = _capitalised(next((clean for clean in titles if clean), "")) or "An idea from today's episodes"
+    return _shorten(topic)
+
+
+MAX_PHRASES_EMBEDDED = 60
+
+
+def _closest_phrase(
+    phrases: dict[str, float], texts: Sequence[str], embed: Callable[[list[str]], np.ndarray]
+) -> str | None:
+    """The phrase whose embedding is closest to the passages' centre, nudged by frequency and length."""
+    if not phrases:
+        return None
+    pool = sorted(phrases, key=lambda p: (-phrases[p] * _specificity(p), p))[:MAX_PHRASES_EMBEDDED]
+    vectors = np.asarray(embed([*texts, *pool]), dtype=np.float32)
+    centre = vectors[: len(texts)].mean(axis=0)
+    centre /= max(float(np.linalg.norm(centre)), 1e-9)
+    closeness = vectors[len(texts) :] @ centre
+    value = {
+        p: float(c) + 0.04 * math.log1p(phrases[p]) + 0.03 * (len(p.split()) - 1) for p, c in zip(pool, closeness, strict=True)
+    }
+    return max(value, key=lambda p: (value[p], p))
+
+
+def _best_phrase(scored: dict[str, float]) -> str | None:
+    """The highest-scoring phrase; a longer phrase wins over the shorter ones it contains when close."""
+    if not scored:
+        return None
+    ranked = sorted(scored, key=lambda p: (-scored[p], -len(p), p))
+    best = ranked[0]
+    for phrase in ranked[1:6]:
+        if best in phrase and scored[phrase] >= 0.6 * scored[best]:
+            best = phrase
+    return best
+
+
+def _shorten(topic: str) -> str:
+    topic = " ".join(topic.split())
+    if len(topic) <= MAX_TOPIC_CHARS:
+        return topic
+    cut = topic[: MAX_TOPIC_CHARS - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,:;-") + "…"

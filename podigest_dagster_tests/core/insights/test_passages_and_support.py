@@ -1,0 +1,180 @@
+"""Passages are whole thoughts that name their subject, support means the same claim, items carry a topic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from podigest_dagster.core.insights.candidates import (
+    EpisodeTranscript,
+    Segment,
+    build_sentences,
+    extract_candidates,
+)
+from podigest_dagster.core.insights.claims import same_claim, specific_terms
+from podigest_dagster.core.insights.clustering import cluster_candidates, embed_passages
+from podigest_dagster.core.insights.embedding import Embedder
+from podigest_dagster.core.insights.pipeline import run_day
+from podigest_dagster.core.insights.ranking import choose_top, cluster_sources
+from podigest_dagster.core.insights.rewrite import InsightRewriter, LLMSettings, build_messages
+from podigest_dagster.core.insights.topics import clean_title, cluster_topic
+from podigest_dagster.core.transcribe.publisher import parse_transcript
+from podigest_dagster_tests.support.insight_day import INSIGHTS, episode
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+def turns_episode(episode_id: str, podcast: str, cues: list[tuple[str | None, str]]) -> EpisodeTranscript:
+    """An episode whose transcript is cues of (speaker, text), four seconds each."""
+    segments = [Segment(i, 4.0 * i, 4.0 * i + 4.0, text, speaker=who) for i, (who, text) in enumerate(cues)]
+    return EpisodeTranscript(episode_id, podcast, f"{podcast} {episode_id}", f"https://{episode_id}.example/f",
+                             segments, enclosure_url=f"https://cdn.example/{episode_id}.mp3")
+
+
+# --- speakers from the publisher's transcript --------------------------------------------------------
+
+
+def test_speakers_come_from_voice_tags_json_and_name_prefixes_and_generic_labels_count_as_none():
+    vtt = (b"WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Bryan Cantrill>So the thing that\n\n"
+           b"00:00:03.000 --> 00:00:05.000\n<v Adam Leventhal>we built runs on Rust.\n\n"
+           b"00:00:05.000 --> 00:00:07.000\n<v Speaker 2>Yes.\n")
+    assert [s.speaker for s in parse_transcript(vtt, "text/vtt", "e.vtt")] == ["Bryan Cantrill", "Adam Leventhal", None]
+    doc = {"segments": [{"speaker": "SPEAKER_01", "startTime": 0, "endTime": 2, "body": "Hello."},
+                        {"speaker": "Lenny Rachitsky", "startTime": 2, "endTime": 4, "body": "Welcome."}]}
+    assert [s.speaker for s in parse_transcript(json.dumps(doc).encode(), "application/json", "e.json")] == [
+        None, "Lenny Rachitsky"]
+    text = b"ANDREW HUBERMAN: Light in the morning sets the clock.\n\nNote: this is not medical advice."
+    segments = parse_transcript(text, "text/plain", "e.txt")
+    assert [(s.speaker, s.text) for s in segments] == [
+        ("ANDREW HUBERMAN", "Light in the morning sets the clock."), (None, "Note: this is not medical advice.")]
+
+
+# --- whole thoughts ------------------------------------------------------------------------------------
+
+
+def test_a_sentence_never_crosses_a_change_of_speaker_and_a_turn_that_continues_a_sentence_cannot_open():
+    sentences = build_sentences([
+        Segment(0, 0.0, 4.0, "The reason our team moved to Rust is that", speaker="Bryan"),
+        Segment(1, 4.0, 8.0, "the compiler catches memory bugs before they ship. Teams ship faster.",
+                speaker="Adam"),
+    ])
+    assert [(s.speaker, s.opens) for s in sentences] == [("Bryan", True), ("Adam", False), ("Adam", True)]
+
+
+def test_a_passage_never_starts_mid_sentence_lower_case_or_with_a_connective():
+    claim = INSIGHTS["batteries"]
+    ep = turns_episode("e1", "Tech Daily", [
+        ("Host", "What everyone missed this week is how cheap"),
+        ("Guest", f"batteries became for carmakers, honestly. {claim}"),
+        ("Host", "Because that changes the whole market for buyers in Europe and in China alike."),
+    ])
+    kept = extract_candidates([ep]).kept
+    assert kept, "the claim itself is a whole thought"
+    assert all(c.text[0].isupper() for c in kept)
+    assert not any(c.raw_text.startswith(("batteries", "Because")) for c in kept)
+    assert extract_candidates([ep]).dropped_by_reason.get("mid_thought_start", 0) >= 1
+
+
+def test_a_pronoun_led_passage_is_extended_back_to_the_sentence_that_names_it_or_dropped():
+    named = ("Nvidia sold more data-centre chips last quarter than in the whole of the previous year. "
+             "It did so because cloud providers doubled their orders to train larger models.")
+    kept = [c.raw_text for c in extract_candidates([episode("e1", "Chip Talk", named)]).kept]
+    assert kept and all(not text.startswith("It did") for text in kept)
+    assert any("Nvidia" in text and "doubled" in text for text in kept)
+    orphan = "It did so because cloud providers doubled their orders to train ever larger language models."
+    assert extract_candidates([episode("e2", "Chip Talk", orphan)]).kept == []
+
+
+# --- support means the same claim ------------------------------------------------------------------------
+
+OPENERS = [
+    "Alright. So it's from, actually I believe it was a talk he gave at a conference a while back, right?",
+    "Okay so, actually, I think it was a talk that he gave once somewhere, I believe, a while back.",
+    "Alright, so, actually I believe he gave that talk at some point, a good while back, I think.",
+]
+
+
+def test_banter_said_on_three_shows_never_forms_a_supported_cluster(embedder):
+    shows = [episode(f"b{i}", name, f"{opener} {INSIGHTS[topic]}")
+             for i, (name, opener, topic) in enumerate(zip(["Show A", "Show B", "Show C"], OPENERS,
+                                                               ["sleep", "judges", "gut"], strict=True))]
+    kept = extract_candidates(shows).kept
+    vectors, sentences = embed_passages([c.text for c in kept], embedder.embed)
+    clusters = cluster_candidates(kept, vectors, sentence_vectors=sentences)
+    assert all(c.support == 1 for c in clusters)
+
+
+def test_paraphrases_of_one_claim_support_each_other_but_same_topic_different_claims_do_not(embedder):
+    a, b = INSIGHTS["heat_pumps"], INSIGHTS["heat_pumps_paraphrase"]
+    other = ("Heat pumps are noisy in dense neighbourhoods, so several cities now limit outdoor units "
+             "to forty decibels at night.")
+    va, vb, vo = embedder.embed([a, b, other])
+    assert same_claim(a, b, float(va @ vb))
+    assert not same_claim(a, other, float(va @ vo))
+    assert "#20" in specific_terms(a) and "#20" in specific_terms(b)
+
+
+def test_a_show_whose_passage_is_about_something_else_is_neither_counted_nor_cited(embedder):
+    shows = [
+        episode("p1", "City Lab", INSIGHTS["parking"]),
+        episode("p2", "Urban Money", INSIGHTS["parking_paraphrase"]),
+        episode("p3", "Car Talk", "Parking garages in big cities are usually built by private developers who "
+                "charge by the hour, because land near offices is scarce and valuable for them."),
+    ]
+    result = run_day(shows, None, None, embedder)
+    top = next(item for item in result.top if "parking" in item.insight.lower())
+    assert top.support == 2
+    assert sorted(s.podcast for s in top.sources) == ["City Lab", "Urban Money"]
+
+
+# --- every item names its subject ------------------------------------------------------------------------
+
+
+def test_an_items_topic_names_its_subject(embedder):
+    result = run_day([episode("h1", "Home Energy", INSIGHTS["heat_pumps"]),
+                      episode("h2", "Grid Talk", INSIGHTS["heat_pumps_paraphrase"])], None, None, embedder)
+    [item] = result.top
+    assert "heat pump" in item.topic.lower()
+    nvidia = cluster_topic(
+        ["Nvidia will ship its H100 chips to China again, because the Commerce Department granted a licence.",
+         "The Commerce Department let Nvidia sell H100 chips in China after the export rule change."],
+        [clean_title("Nvidia's China problem | Tech Daily 2026-03-10", "Tech Daily")], embedder.embed)
+    assert "nvidia" in nvidia.lower() or "h100" in nvidia.lower()
+    assert clean_title("Episode 12: Chips | Tech Daily 2026-03-10", "Tech Daily") == "Chips"
+
+
+def test_a_transcript_without_timestamps_is_cited_without_a_time(embedder):
+    untimed = EpisodeTranscript("u1", "Sleep Show", "Sleep and the heart", "https://u.example/f",
+                                [Segment(0, 0.0, 0.0, INSIGHTS["sleep"])], link="https://u.example/ep")
+    kept = extract_candidates([untimed]).kept
+    vectors, sentences = embed_passages([c.text for c in kept], embedder.embed)
+    [cluster] = cluster_candidates(kept, vectors, sentence_vectors=sentences)
+    [source] = cluster_sources(cluster)
+    assert source.start_s is None and source.url == "https://u.example/ep"
+    assert choose_top([cluster]).items[0].sources[0].start_s is None
+
+
+# --- the LLM path gets context -----------------------------------------------------------------------------
+
+
+def test_the_llm_gets_the_topic_and_each_passage_with_what_was_said_around_it(embedder):
+    shows = [episode("h1", "Home Energy", f"{INSIGHTS['sleep']} {INSIGHTS['heat_pumps']}"),
+             episode("h2", "Grid Talk", INSIGHTS["heat_pumps_paraphrase"])]
+    item = next(i for i in run_day(shows, None, None, embedder).top if "pump" in i.insight)
+    assert len(item.evidence) == 2 and all("[" in e and "]" in e for e in item.evidence)
+    assert any("sleep" in e for e in item.evidence), "the sentences before the passage come along"
+    messages = build_messages(item.evidence, item.topic)
+    assert messages[1]["content"].startswith(f"Topic: {item.topic}")
+
+
+def test_an_llm_reply_that_invents_a_number_keeps_the_extract():
+    settings = LLMSettings(model="openai/gpt-4o-mini", retries=0, retry_backoff_s=0)
+    reply = ("Heat pumps now heat homes at minus 45 degrees because new compressors stay efficient in "
+             "deep cold. That removes the last argument for gas boilers in northern climates.")
+    settings.completion_kwargs = {"mock_response": json.dumps({"insight": reply})}
+    text, status = InsightRewriter(settings).rewrite([INSIGHTS["heat_pumps"]], "Heat pumps in deep cold")
+    assert text is None and status == "llm_failed: number_not_in_excerpts"
