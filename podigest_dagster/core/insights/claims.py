@@ -19,11 +19,12 @@ QUALITY_FLOOR = 0.42
 # A word is rare when the embedding model's vocabulary (roughly ordered by frequency) ranks it past this,
 # or does not hold it whole.
 RARE_RANK = 7000
-# Same claim: meaning cosine at least SAME_CLAIM_COSINE with a shared-content weight of MIN_SHARED_WEIGHT,
-# or at least STRONG_COSINE with half that including a specific term; a shared specific term weighs 1, another shared content word
-# COMMON_WORD_WEIGHT (calibrated on the hand-labelled pairs in bench/support_pairs.json).
+# Same claim (see same_claim): cosine and shared content together. A shared specific term weighs 1, another
+# shared content word COMMON_WORD_WEIGHT (calibrated on the hand-labelled pairs in bench/support_pairs.json).
 SAME_CLAIM_COSINE = 0.5
 STRONG_COSINE = 0.72
+PARAPHRASE_COSINE = 0.8
+MIN_SHARED_SPECIFIC = 2
 MIN_SHARED_WEIGHT = 2.0
 COMMON_WORD_WEIGHT = 0.4
 
@@ -96,10 +97,15 @@ def shared_content_weight(a: str, b: str) -> float:
 
 
 def same_claim(a: str, b: str, cosine: float) -> bool:
-    """True when two passages state the same specific claim (see the module docstring)."""
+    """True when two passages state the same specific claim (see the module docstring): close in meaning
+    and sharing at least two specific terms; or closer, with one specific term; or a near paraphrase in
+    plain words. One shared name plus common words is a shared topic, not a shared claim."""
     if cosine < SAME_CLAIM_COSINE:
         return False
+    specific = len(shared_specific_terms(a, b))
     weight = shared_content_weight(a, b)
-    if weight >= MIN_SHARED_WEIGHT:
+    if specific >= MIN_SHARED_SPECIFIC and weight >= MIN_SHARED_WEIGHT:
         return True
-    return cosine >= STRONG_COSINE and weight >= MIN_SHARED_WEIGHT / 2 and bool(shared_specific_terms(a, b))
+    if cosine >= STRONG_COSINE and specific >= 1 and weight >= MIN_SHARED_WEIGHT:
+        return True
+    return cosine >= PARAPHRASE_COSINE and weight >= MIN_SHARED_WEIGHT

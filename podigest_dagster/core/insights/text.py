@@ -78,7 +78,7 @@ def opens_a_thought(sentence: str) -> bool:
     head = strip_speaker_label(sentence).lstrip(" \"'“‘([-–—…")
     if not head or not (head[0].isupper() or head[0].isdigit()):
         return False
-    head = remove_fillers(head).lstrip(" ,")
+    head = strip_discourse_starters(remove_fillers(head).lstrip(" ,"))
     return not CONTINUATION_START.match(head)
 
 

@@ -101,15 +101,28 @@ _VERBS = {
     "win", "wins", "give", "gives", "take", "takes", "run", "runs", "build", "builds", "pay", "pays",
     "hold", "holds", "ship", "ships", "sell", "sells", "stay", "stays", "remove", "removes", "train",
     "trains", "decide", "decides", "recognise", "recognize", "require", "requires", "forces", "force",
+    "came", "comes", "come", "took", "gave", "told", "tells", "tell", "knew", "knows",
+    "know", "thought", "thinks", "found", "became", "becomes", "become", "began", "begins", "begin", "ran",
+    "saw", "sees", "see", "built", "bought", "brought", "bring", "felt", "feels", "feel", "kept", "left",
+    "leave", "meant", "means", "mean", "put", "puts", "set", "sold", "sent", "spent", "stood", "won",
+    "wrote", "writes", "want", "wants", "like", "likes", "love", "loves", "try", "tries", "tried", "start",
+    "starts", "started", "happen", "happens", "happened", "let", "lets", "seem", "seems", "seemed", "call",
+    "calls", "called", "ask", "asks", "asked", "look", "looks", "looked", "turn", "turns", "turned", "move",
+    "moves", "moved", "live", "lives", "believe", "believes", "allow", "allows", "grow", "grows", "grew",
+    "lead", "leads", "led", "help", "helps", "change", "changes", "play", "plays", "talk", "talks", "does",
+    "did", "has", "had", "have", "can", "could", "will", "would", "should", "might", "must", "may",
 }
 
 
 def _noun_like(phrase: str) -> bool:
     """A phrase that can name a subject: it does not end in an adverb, a past participle or a verb."""
-    last = phrase.split()[-1]
+    words = phrase.split()
+    first, last = words[0], words[-1]
+    if first.lower() in _VERBS or (first.endswith("ing") and first.islower() and len(words) > 1):
+        return False
     if last.isupper() or last[0].isupper():
         return True
-    return not (_VERBISH_END.search(last) or last in _VERBS or phrase.split()[0] in _VERBS)
+    return not (_VERBISH_END.search(last) or last in _VERBS)
 
 
 def candidate_phrases(texts: Sequence[str], titles: Sequence[str] = ()) -> Counter[str]:
