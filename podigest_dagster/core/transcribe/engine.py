@@ -5,17 +5,26 @@ faster-whisper is imported only when a model is loaded, so reading `Segment` cos
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podigest_dagster.core.text.sentences import split_sentences
-from podigest_dagster.core.transcribe.audio import SAMPLE_RATE, WINDOW_S, AudioChunk, iter_chunks
+from podigest_dagster.core.transcribe.audio import (
+    SAMPLE_RATE,
+    WINDOW_S,
+    AudioChunk,
+    AudioError,
+    iter_chunks,
+    probe_duration,
+)
 from podigest_dagster.core.transcribe.segments import Segment
 from podigest_dagster.core.transcribe.whisper_model import BUNDLED_ALIASES, ModelError, resolve_model
 
@@ -43,6 +52,43 @@ class TranscriptResult:
     def realtime_factor(self) -> float:
         """How many seconds of audio were transcribed per second of wall time."""
         return self.duration_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class WindowProgress:
+    """Where one file's transcription stands after a decoded window (windows are about `WINDOW_S` long)."""
+
+    window: int
+    windows: int | None
+    audio_done_s: float
+    audio_total_s: float | None
+    elapsed_s: float
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of audio transcribed per second of wall time so far (0 before any time passed)."""
+        return self.audio_done_s / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """The rest of the file at the speed so far (None when its length or the speed is unknown)."""
+        if self.audio_total_s is None or self.realtime_factor <= 0:
+            return None
+        return max(self.audio_total_s - self.audio_done_s, 0.0) / self.realtime_factor
+
+
+Progress = Callable[[WindowProgress], None]
+"""Called after each window of a file with where its transcription stands."""
+
+
+def _declared_length(path: str | Path) -> float | None:
+    """The file's declared duration for progress estimates; None when it says nothing or cannot be read
+    (decoding then reports the real problem)."""
+    try:
+        duration = probe_duration(path)
+    except (AudioError, OSError):
+        return None
+    return duration if duration and duration > 0 else None
 
 
 def _norm(word: str) -> str:
@@ -187,6 +233,15 @@ def load_model(model_path: str, device: str, compute_type: str, cpu_threads: int
         return _MODELS[key]
 
 
+def model_label(model: str) -> str:
+    """How a transcript made by `model` is recorded (`whisper:base`, `whisper:large-v3`, `whisper:<dir
+    name>`): known without creating a Transcriber, so a day with nothing to transcribe loads nothing."""
+    name = (model or "").strip()
+    if name.lower() in BUNDLED_ALIASES:
+        return "whisper:base"
+    return f"whisper:{Path(name).name or name}"
+
+
 class Transcriber:
     """Transcribes audio files with one faster-whisper model, loaded lazily and shared in the process."""
 
@@ -218,10 +273,7 @@ class Transcriber:
     @property
     def model_label(self) -> str:
         """How the transcript source is recorded: `whisper:base`, `whisper:large-v3`, `whisper:<dir name>`."""
-        name = (self.model or "").strip()
-        if name.lower() in BUNDLED_ALIASES:
-            return "whisper:base"
-        return f"whisper:{Path(name).name or name}"
+        return model_label(self.model)
 
     def pipeline(self) -> Any:
         """The batched pipeline over the shared model, built on first use."""
@@ -264,19 +316,34 @@ class Transcriber:
         detected = info.language if info.duration_after_vad else None
         return segments, detected
 
-    def transcribe(self, path: str | Path) -> TranscriptResult:
-        """Transcribe a file window by window; the language is detected on the first window with speech."""
+    def transcribe(self, path: str | Path, progress: Progress | None = None) -> TranscriptResult:
+        """Transcribe a file window by window; the language is detected on the first window with speech.
+
+        `progress`, when given, is called after every window with how far the file has come."""
         self.pipeline()
         started = time.perf_counter()
+        total_s = _declared_length(path) if progress else None
+        windows = max(1, math.ceil(total_s / self.window_s)) if total_s else None
         language = self.language
         samples = 0
         segments: list[Segment] = []
-        for chunk in iter_chunks(path, window_s=self.window_s):
+        for index, chunk in enumerate(iter_chunks(path, window_s=self.window_s), start=1):
             samples += len(chunk.samples)
             found, detected = self._transcribe_chunk(chunk, language)
             segments.extend(found)
             language = language or detected
             del chunk
+            if progress:
+                done_s = samples / SAMPLE_RATE
+                progress(
+                    WindowProgress(
+                        window=index,
+                        windows=max(windows, index) if windows else None,
+                        audio_done_s=done_s,
+                        audio_total_s=max(total_s, done_s) if total_s else None,
+                        elapsed_s=time.perf_counter() - started,
+                    )
+                )
         elapsed = time.perf_counter() - started
         return TranscriptResult(
             language,

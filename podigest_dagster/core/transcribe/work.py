@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from podigest_dagster import settings
 from podigest_dagster.core.net.limits import MAX_TRANSCRIPT_BYTES
 from podigest_dagster.core.transcribe.audio import AudioError
-from podigest_dagster.core.transcribe.engine import Segment, Transcriber
+from podigest_dagster.core.transcribe.engine import Progress, Segment, Transcriber, WindowProgress
 from podigest_dagster.core.transcribe.publisher import TranscriptError, choose_transcript, fetch_transcript
 from podigest_dagster.core.transcribe.whisper_model import ModelError
 
@@ -78,11 +78,11 @@ def _from_publisher(work: EpisodeWork, offered: dict) -> Outcome:
     )
 
 
-def _from_audio(work: EpisodeWork, transcriber: Transcriber) -> Outcome:
+def _from_audio(work: EpisodeWork, transcriber: Transcriber, progress: Progress | None = None) -> Outcome:
     if work.audio_status != "ok" or not work.audio_path:
         reason = work.audio_error or work.audio_status or "not downloaded"
         raise AudioError(f"no audio to transcribe ({reason})")
-    result = transcriber.transcribe(work.audio_path)
+    result = transcriber.transcribe(work.audio_path, progress=progress)
     return Outcome(
         "ok",
         transcriber.model_label,
@@ -94,8 +94,9 @@ def _from_audio(work: EpisodeWork, transcriber: Transcriber) -> Outcome:
     )
 
 
-def transcribe_episode(work: EpisodeWork, transcriber: Transcriber) -> Outcome:
-    """The publisher's transcript when it offers a usable one, else Whisper on the downloaded audio.
+def transcribe_episode(work: EpisodeWork, transcriber: Transcriber, progress: Progress | None = None) -> Outcome:
+    """The publisher's transcript when it offers a usable one, else Whisper on the downloaded audio
+    (`progress` is called after each window it decodes).
 
     Anything one episode's transcript or audio does is that episode's failure; only a model that
     cannot load at all (ModelError) is raised, since every other episode would fail the same way.
@@ -110,7 +111,7 @@ def transcribe_episode(work: EpisodeWork, transcriber: Transcriber) -> Outcome:
         except Exception as exc:  # noqa: BLE001 - an unforeseen transcript falls back to Whisper
             publisher_error = f"publisher transcript unusable: {_reason(exc)}"
     try:
-        return _from_audio(work, transcriber)
+        return _from_audio(work, transcriber, progress)
     except ModelError:
         raise
     except AudioError as exc:
@@ -136,6 +137,60 @@ def describe(episode_id: str, outcome: Outcome) -> str:
         return f"{done}, fetched in {wall:.1f}s"
     speed = duration / wall if wall else 0.0
     return f"{done}, audio {duration:.0f}s, wall {wall:.1f}s, {speed:.1f}x real time"
+
+
+def _clock(seconds: float) -> str:
+    """12:05 or 1:02:05."""
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _time_left(seconds: float) -> str:
+    if seconds < 90:
+        return f"about {max(int(round(seconds)), 1)} s left"
+    return f"about {int(round(seconds / 60))} min left"
+
+
+def progress_line(
+    episode_id: str, position: int, total: int, progress: WindowProgress, later_audio_s: float = 0.0
+) -> str:
+    """The progress line after one window of episode `position` of `total`: the window, how much audio,
+    the speed, and the time left for this episode and the `later_audio_s` seconds still to come after it."""
+    window = f"window {progress.window}/{progress.windows}" if progress.windows else f"window {progress.window}"
+    audio = _clock(progress.audio_done_s)
+    if progress.audio_total_s:
+        audio += f" of {_clock(progress.audio_total_s)}"
+    where = f"episode {position}/{total}" if position else "episode"
+    line = f"{where} {episode_id}: {window}, {audio} audio"
+    speed = progress.realtime_factor
+    if speed > 0:
+        line += f", {speed:.1f}x real time"
+        left = (progress.seconds_left or 0.0) + later_audio_s / speed
+        line += f", {_time_left(left)}" if left > 0 else ", done"
+    return line
+
+
+def day_position(day: list[EpisodeWork], episode_id: str, whisper_source: str) -> tuple[int, int, float]:
+    """Where an episode stands in its day, for progress lines: its position (1-based, 0 when absent) among
+    the day's episodes, how many there are, and the declared audio of the later ones still to transcribe."""
+    ids = [w.episode_id for w in day]
+    if episode_id not in ids:
+        return 0, len(day), 0.0
+    index = ids.index(episode_id)
+    later = sum(
+        w.declared_duration_s or 0.0
+        for w in day[index + 1 :]
+        if not w.is_done(whisper_source) and w.offered_transcript() is None
+    )
+    return index + 1, len(day), later
+
+
+def start_line(work: EpisodeWork, position: int, total: int) -> str:
+    """The line before an episode is transcribed: its place in the day and its declared length."""
+    length = f" ({_clock(work.declared_duration_s)} of audio declared)" if work.declared_duration_s else ""
+    where = f"episode {position}/{total}" if position else "episode"
+    return f"{where} {work.episode_id}: starting{length}"
 
 
 @dataclass

@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from podigest_dagster import settings
-from podigest_dagster.core.transcribe.engine import Transcriber, shared_transcriber
+from podigest_dagster.core.transcribe.engine import Transcriber, model_label, shared_transcriber
 
 MODEL_ENV = "PODIGEST_WHISPER_MODEL"
 
@@ -38,6 +38,11 @@ class TranscriberResource(dg.ConfigurableResource):
 
     def model_name(self) -> str:
         return self.model or os.environ.get(MODEL_ENV) or "base"
+
+    def source_label(self) -> str:
+        """How this model's transcripts are recorded (`whisper:base`), known without creating a Transcriber:
+        what tells a day's done episodes from the pending ones, so a finished day loads no model."""
+        return model_label(self.model_name())
 
     def get_transcriber(self) -> Transcriber:
         """The process-wide Transcriber for this configuration (its model is loaded on first use, once)."""
