@@ -1,4 +1,8 @@
-"""Analyst queries on the warehouse: read-only, printed as an aligned table, CSV or JSON."""
+"""Analyst queries on the warehouse: read-only, printed as an aligned table, CSV or JSON.
+
+The marts and staging models are found without their schema prefix (`SELECT * FROM dim_podcasts`), and
+at most `max_rows` rows are fetched, so a careless `SELECT *` on a big table prints a page, not hours.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -19,10 +24,25 @@ FORMATS = ("table", "csv", "json")
 MAX_CELL_WIDTH = 60
 NULL_TEXT = "NULL"
 SANDBOX = {"enable_external_access": False}
+SEARCH_SCHEMAS = ("main", "marts", "staging")
+DEFAULT_MAX_ROWS = 1000
 
 
 class QueryError(Exception):
     """A query the warehouse refused, with a one-line reason fit for a terminal."""
+
+
+class NoWarehouseError(QueryError):
+    """There is no warehouse file yet: nothing to query."""
+
+
+@dataclass(frozen=True)
+class QueryOutput:
+    """A formatted result, how many rows it shows, and whether more rows were left out."""
+
+    text: str
+    rows: int
+    truncated: bool
 
 
 def _one_line(exc: BaseException) -> str:
@@ -39,17 +59,39 @@ def _reason(exc: duckdb.Error) -> str:
     return message
 
 
-def fetch(db_path: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
+def _search_existing_schemas(conn: duckdb.DuckDBPyConnection) -> None:
+    """Let unqualified names find the raw tables, then the marts, then the staging views (only the
+    schemas that exist: before the first dbt build there are no marts)."""
+    present = {
+        row[0]
+        for row in conn.execute(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()"
+        ).fetchall()
+    }
+    path = ",".join(name for name in SEARCH_SCHEMAS if name in present)
+    if path:
+        conn.execute(f"SET search_path = '{path}'")
+
+
+def fetch(
+    db_path: str | Path, sql: str, max_rows: int | None = None
+) -> tuple[list[str], list[tuple], bool]:
     """Run one query on a read-only connection with no file or network access (DuckDB lets a read-only
-    connection COPY TO or read any file otherwise); column names and rows, or QueryError."""
+    connection COPY TO or read any file otherwise): column names, at most `max_rows` rows (None or 0: all)
+    and whether more were left out; or QueryError."""
     try:
         with read_connection(db_path, config=SANDBOX) as conn:
+            _search_existing_schemas(conn)
             cursor = conn.execute(sql)
             if cursor.description is None:
-                return [], []
-            return [column[0] for column in cursor.description], cursor.fetchall()
+                return [], [], False
+            columns = [column[0] for column in cursor.description]
+            if not max_rows:
+                return columns, cursor.fetchall(), False
+            rows = cursor.fetchmany(max_rows + 1)
+            return columns, rows[:max_rows], len(rows) > max_rows
     except FileNotFoundError as exc:
-        raise QueryError(_one_line(exc)) from exc
+        raise NoWarehouseError(_one_line(exc)) from exc
     except duckdb.Error as exc:
         raise QueryError(f"query failed: {_reason(exc)}") from exc
 
@@ -81,8 +123,9 @@ def _cell(value: Any) -> str:
     return text if len(text) <= MAX_CELL_WIDTH else text[: MAX_CELL_WIDTH - 1] + "…"
 
 
-def format_table(columns: Sequence[str], rows: Sequence[tuple]) -> str:
-    """Columns padded to their widest cell (long cells cut), with a row count footer."""
+def format_table(columns: Sequence[str], rows: Sequence[tuple], truncated: bool = False) -> str:
+    """Columns padded to their widest cell (long cells cut), with a row count footer (which says so
+    when more rows were left out)."""
     if not columns:
         return "OK"
     cells = [[_cell(value) for value in row] for row in rows]
@@ -92,7 +135,8 @@ def format_table(columns: Sequence[str], rows: Sequence[tuple]) -> str:
         "-+-".join("-" * width for width in widths),
     ]
     lines += [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
-    lines.append(f"({len(rows)} row{'' if len(rows) == 1 else 's'})")
+    count = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
+    lines.append(f"(first {count}; more not shown)" if truncated else f"({count})")
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -114,11 +158,20 @@ def format_json(columns: Sequence[str], rows: Sequence[tuple]) -> str:
 FORMATTERS = {"table": format_table, "csv": format_csv, "json": format_json}
 
 
-def run_query(db_path: str | Path, sql: str, fmt: str = "table") -> str:
-    """Run an analyst's query read-only (works while a run writes) and format the result."""
+def execute(db_path: str | Path, sql: str, fmt: str = "table", max_rows: int | None = None) -> QueryOutput:
+    """Run an analyst's query read-only (works while a run writes), keep at most `max_rows` rows (None or
+    0: all) and format them."""
     if fmt not in FORMATTERS:
         raise QueryError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if not sql.strip():
         raise QueryError("empty query")
-    columns, rows = fetch(db_path, sql)
-    return FORMATTERS[fmt](columns, rows)
+    if max_rows is not None and max_rows < 0:
+        raise QueryError(f"max rows must be 0 (all) or more, got {max_rows}")
+    columns, rows, truncated = fetch(db_path, sql, max_rows)
+    text = format_table(columns, rows, truncated) if fmt == "table" else FORMATTERS[fmt](columns, rows)
+    return QueryOutput(text, len(rows), truncated)
+
+
+def run_query(db_path: str | Path, sql: str, fmt: str = "table", max_rows: int | None = None) -> str:
+    """The formatted result of `execute`."""
+    return execute(db_path, sql, fmt, max_rows).text

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from podigest_dagster.warehouse.db import write_connection, writer_lock
-from podigest_dagster.warehouse.sql_console import QueryError, run_query
+from podigest_dagster.warehouse.sql_console import DEFAULT_MAX_ROWS, QueryError, execute, run_query
 
 QUERY = "SELECT feed_url, name, last_http_status, last_polled_at FROM feeds ORDER BY feed_url"
 
@@ -105,3 +105,35 @@ def test_a_missing_warehouse_or_unknown_format_is_a_clear_error(tmp_path, wareho
         run_query(tmp_path / "absent.duckdb", "SELECT 1")
     with pytest.raises(QueryError, match="unknown format 'xml'"):
         run_query(warehouse, "SELECT 1", fmt="xml")
+
+
+def test_marts_and_staging_are_found_without_their_schema(warehouse):
+    with write_connection(warehouse) as conn:
+        conn.execute("CREATE SCHEMA marts")
+        conn.execute("CREATE TABLE marts.dim_podcasts AS SELECT feed_url, name AS podcast FROM feeds")
+        conn.execute("CREATE SCHEMA staging")
+        conn.execute("CREATE VIEW staging.stg_feeds AS SELECT feed_url FROM main.feeds")
+    assert json.loads(run_query(warehouse, "SELECT count(*) AS n FROM dim_podcasts", fmt="json")) == [{"n": 2}]
+    assert json.loads(run_query(warehouse, "SELECT count(*) AS n FROM stg_feeds", fmt="json")) == [{"n": 2}]
+    assert json.loads(run_query(warehouse, "SELECT count(*) AS n FROM marts.dim_podcasts", fmt="json")) == [{"n": 2}]
+    assert json.loads(run_query(warehouse, "SELECT count(*) AS n FROM feeds", fmt="json")) == [{"n": 2}]
+
+
+def test_a_warehouse_without_marts_yet_still_answers(warehouse):
+    assert json.loads(run_query(warehouse, "SELECT count(*) AS n FROM feeds", fmt="json")) == [{"n": 2}]
+    with pytest.raises(QueryError, match="dim_podcasts"):
+        run_query(warehouse, "SELECT * FROM dim_podcasts")
+
+
+def test_at_most_max_rows_are_fetched_and_the_cut_is_said(warehouse):
+    cut = execute(warehouse, "SELECT range AS n FROM range(5)", max_rows=3)
+    assert (cut.rows, cut.truncated) == (3, True)
+    assert cut.text.splitlines()[-1] == "(first 3 rows; more not shown)"
+    assert [line.strip() for line in cut.text.splitlines()[2:5]] == ["0", "1", "2"]
+    whole = execute(warehouse, "SELECT range AS n FROM range(5)", max_rows=5)
+    assert (whole.rows, whole.truncated) == (5, False) and whole.text.splitlines()[-1] == "(5 rows)"
+    assert execute(warehouse, "SELECT range AS n FROM range(5)", max_rows=None).rows == 5
+    records = json.loads(execute(warehouse, "SELECT range AS n FROM range(5)", fmt="json", max_rows=2).text)
+    assert records == [{"n": 0}, {"n": 1}]
+    assert execute(warehouse, "SELECT 1 AS x").rows == 1
+    assert DEFAULT_MAX_ROWS == 1000
