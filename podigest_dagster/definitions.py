@@ -13,13 +13,14 @@ from podigest_dagster.defs.ingest.resources import IngestSettings
 from podigest_dagster.defs.insights import assets as insights
 from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResource
 from podigest_dagster.defs.marts import assets as dbt_assets
+from podigest_dagster.defs.search import assets as search
 from podigest_dagster.defs.transcribe import assets as transcribe
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
 from podigest_dagster.defs.warehouse import WarehouseResource
 
 settings.use_offline_environment()
 
-_modules = [ingest, transcribe, insights, digest, dbt_assets]
+_modules = [ingest, transcribe, insights, search, digest, dbt_assets]
 
 
 def build_resources() -> dict[str, object]:

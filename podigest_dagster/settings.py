@@ -33,6 +33,22 @@ def feeds_file() -> Path:
     return Path(os.environ.get("PODIGEST_FEEDS") or podigest_home() / "feeds.yaml").expanduser()
 
 
+def readers_file() -> Path:
+    """PODIGEST_READERS, or readers.yaml beside the feeds file: who gets a digest, and what they care about."""
+    default = feeds_file().parent / "readers.yaml"
+    return Path(os.environ.get("PODIGEST_READERS") or default).expanduser()
+
+
+def site_dir() -> Path:
+    """The static web archive (`podigest site build` and the digest_site asset write it here)."""
+    return podigest_home() / "site"
+
+
+def search_index_path() -> Path:
+    """The search index: a DuckDB file derived from the warehouse (deleting it only means a rebuild)."""
+    return podigest_home() / "search.duckdb"
+
+
 def allow_private_network() -> bool:
     return os.environ.get("PODIGEST_ALLOW_PRIVATE_NETWORK", "").strip().lower() in {"1", "true", "yes"}
 

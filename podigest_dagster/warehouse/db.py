@@ -65,6 +65,18 @@ def write_connection(db_path: str | Path, config: dict | None = None) -> Iterato
 
 
 @contextmanager
+def derived_write_connection(db_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection, under its own writer lock, to a DuckDB file derived from the warehouse
+    (the search index): no warehouse schema is migrated into it. Keep it short, like a warehouse write."""
+    with writer_lock(db_path):
+        conn = _connect(db_path, read_only=False)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+@contextmanager
 def read_connection(db_path: str | Path, config: dict | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection; works while runs write, between their short write connections."""
     if not Path(db_path).exists():

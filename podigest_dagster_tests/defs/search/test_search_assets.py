@@ -1,0 +1,43 @@
+"""search_index materialised for real: built once from every stored day, then kept up to date day by day."""
+
+from __future__ import annotations
+
+import dagster as dg
+import numpy as np
+
+from podigest_dagster import settings
+from podigest_dagster.core.search.query import open_index, search
+from podigest_dagster.defs.search.assets import search_index
+from podigest_dagster.defs.warehouse import WarehouseResource
+from podigest_dagster.warehouse.db import write_connection
+from podigest_dagster_tests.support.archive import add_episode, add_passage
+
+
+def _materialize(db: str, day: str) -> dict:
+    result = dg.materialize(
+        [search_index], partition_key=day, resources={"warehouse": WarehouseResource(database=db)}
+    )
+    assert result.success
+    return {
+        k: getattr(v, "value", v)
+        for k, v in result.asset_materializations_for_node("search_index")[0].metadata.items()
+    }
+
+
+def test_the_index_is_built_once_then_each_new_or_re_run_day_only_replaces_its_own_rows(podigest_home):
+    db = str(settings.warehouse_path())
+    vector = np.eye(1, 384, 0, dtype=np.float32)[0]
+    with write_connection(db) as conn:
+        add_episode(conn, "a-1", "2024-03-04", "Show A", ["heat pumps in the cold", "thanks for listening"])
+        add_passage(conn, "pa", "a-1", "2024-03-04", 0.0, "heat pumps in the cold", vector)
+    first = _materialize(db, "2024-03-04")
+    assert first["action"] == "built from every stored day" and first["index_segments"] == 2
+    with write_connection(db) as conn:
+        add_episode(conn, "b-1", "2024-03-05", "Show B", ["parking is never free", "see you next week"])
+    second = _materialize(db, "2024-03-05")
+    assert second["action"] == "day replaced" and second["segments_added"] == 2
+    again = _materialize(db, "2024-03-05")
+    assert (again["segments_removed"], again["segments_added"], again["index_segments"]) == (2, 2, 4)
+    with open_index(settings.search_index_path()) as conn:
+        assert [h.podcast for h in search(conn, "parking", mode="words")] == ["Show B"]
+        assert [h.podcast for h in search(conn, "heat", mode="words")] == ["Show A"]
