@@ -32,9 +32,10 @@ lint: setup
 	$(BIN)/lint-imports --no-cache
 
 test: system-deps setup lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --durations=15
 
 ui: setup
+# Two xdist workers (this project's CI has two cores); the slowest 15 tests are listed at the end.
 	$(BIN)/podigest ui
 
 bench: setup
