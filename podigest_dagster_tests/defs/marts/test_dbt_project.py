@@ -119,7 +119,11 @@ def fill_warehouse(db_path: Path) -> None:
                 "start_s, end_s, raw_text, text, score) VALUES (?, ?, ?, 0, 1, 0.0, 19.5, ?, ?, ?)",
                 [cand_id, day, ep_id, text.lower(), text, score],
             )
-        conn.executemany("INSERT INTO insight_clusters VALUES (?, ?, ?, ?, ?)", CLUSTERS)
+        conn.executemany(
+            "INSERT INTO insight_clusters (partition_date, cluster_id, candidate_id, is_representative, support) "
+            "VALUES (?, ?, ?, ?, ?)",
+            CLUSTERS,
+        )
         for day, rank, cluster, cand_id, support, score, source_eps, angle in TOP:
             text = candidates[cand_id][3]
             top_sources = [
@@ -135,7 +139,7 @@ def fill_warehouse(db_path: Path) -> None:
             )
             digest_sources = [{k: s[k] for k in ("podcast", "episode", "url", "start_s")} for s in top_sources]
             conn.execute(
-                "INSERT INTO digest_items VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO digest_items (partition_date, rank, insight, support, sources) VALUES (?, ?, ?, ?, ?)",
                 [day, rank, text, support, json.dumps(digest_sources)],
             )
         for day in (DAY_1, DAY_2):
