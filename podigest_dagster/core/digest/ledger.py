@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 
+from podigest_dagster.warehouse.db import retry_conflicts, transaction
+
 SENDING, SENT, FAILED, UNKNOWN = "sending", "sent", "failed", "unknown"
 ORPHAN_NOTE = "a previous run stopped during the SMTP conversation; the message may have been delivered"
 
@@ -30,12 +32,15 @@ class Delivery:
     error: str | None
 
 
+# MERGE (not ON CONFLICT): the same SQL runs on a DuckDB file and on a DuckLake, which has no keys.
 UPSERT_ATTEMPT = (
-    "INSERT INTO deliveries (partition_date, channel, recipient, message_id, status, error, attempts, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, NULL, 1, ?) "
-    "ON CONFLICT (partition_date, channel, recipient) DO UPDATE SET "
-    "message_id = excluded.message_id, status = excluded.status, error = NULL, "
-    "attempts = deliveries.attempts + 1, updated_at = excluded.updated_at"
+    "MERGE INTO deliveries AS t USING (SELECT ?::DATE AS partition_date, ?::VARCHAR AS channel, "
+    "?::VARCHAR AS recipient, ?::VARCHAR AS message_id, ?::VARCHAR AS status, ?::TIMESTAMPTZ AS updated_at) AS s "
+    "ON t.partition_date = s.partition_date AND t.channel = s.channel AND t.recipient = s.recipient "
+    "WHEN MATCHED THEN UPDATE SET message_id = s.message_id, status = s.status, error = NULL, "
+    "attempts = t.attempts + 1, updated_at = s.updated_at "
+    "WHEN NOT MATCHED THEN INSERT (partition_date, channel, recipient, message_id, status, error, attempts, "
+    "updated_at) VALUES (s.partition_date, s.channel, s.recipient, s.message_id, s.status, NULL, 1, s.updated_at)"
 )
 
 
@@ -74,6 +79,7 @@ def claimable(current: Delivery | None, resend_unknown: bool) -> bool:
     return current.status == UNKNOWN and resend_unknown
 
 
+@retry_conflicts
 def claim(
     conn: duckdb.DuckDBPyConnection,
     date: str,
@@ -85,17 +91,29 @@ def claim(
     """Mark the recipient `sending` and return the Message-ID to use, or None if it must not be sent.
 
     A retry keeps the Message-ID of the earlier attempt, so a receiver that got the first one can
-    recognise the duplicate.
+    recognise the duplicate. The read and the write are one transaction under the writer lock (the file's,
+    or the DuckLake catalog's that every machine shares), so two runs never both claim one recipient.
     """
-    current = load(conn, date, channel).get(recipient)
-    if not claimable(current, resend_unknown):
-        return None
-    message_id = (current.message_id if current else None) or new_message_id
-    conn.execute(
-        UPSERT_ATTEMPT,
-        [date, channel, recipient, message_id, SENDING, _now()],
-    )
+    with transaction(conn):
+        current = load(conn, date, channel).get(recipient)
+        if not claimable(current, resend_unknown):
+            return None
+        message_id = (current.message_id if current else None) or new_message_id
+        conn.execute(
+            UPSERT_ATTEMPT,
+            [date, channel, recipient, message_id, SENDING, _now()],
+        )
     return message_id
+
+
+def describe(
+    conn: duckdb.DuckDBPyConnection, date: str, channel: str, recipient: str, digest: str, items: str | None
+) -> None:
+    """Record which digest a claimed send carries (`general` or `reader`) and its items (JSON)."""
+    conn.execute(
+        "UPDATE deliveries SET digest = ?, items = ? WHERE partition_date = ? AND channel = ? AND recipient = ?",
+        [digest, items, date, channel, recipient],
+    )
 
 
 def mark_sent(conn: duckdb.DuckDBPyConnection, date: str, channel: str, recipient: str) -> None:

@@ -63,6 +63,12 @@ class AudioTally:
         if outcome.error:
             self.errors[task.title or task.episode_id] = outcome.error
 
+    def merge(self, other: AudioTally) -> None:
+        """Add another tally's counts (one per-episode step's) to this one."""
+        for name in ("downloaded", "already_present", "failed", "no_enclosure", "bytes_downloaded"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.update(other.errors)
+
 
 def settle_without_download(
     connect: Connect, task: store.AudioTask, day: date, audio_dir: Path, by_url: dict[str, store.AudioTask]

@@ -12,7 +12,7 @@ import duckdb
 from podigest_dagster.core.ingest.download import DownloadResult
 from podigest_dagster.core.ingest.feeds import EpisodeRecord, FeedPoll
 from podigest_dagster.core.net.untrusted import valid_value
-from podigest_dagster.warehouse.db import transaction
+from podigest_dagster.warehouse.db import retry_conflicts, transaction
 
 EPISODE_COLUMNS = (
     "episode_id", "feed_url", "podcast", "guid", "title", "published_at", "partition_date", "date_status",
@@ -20,42 +20,59 @@ EPISODE_COLUMNS = (
 )  # fmt: skip
 
 UPSERT_BATCH_ROWS = 500
-INSERT_EPISODES = """
-INSERT INTO episodes (episode_id, feed_url, podcast, guid, title, published_at, partition_date, date_status,
-                      enclosure_url, enclosure_type, enclosure_length, duration_s, link, show_notes,
-                      transcript_urls, first_seen_at, updated_at)
-VALUES """
+# MERGE rather than ON CONFLICT: the same SQL runs on a DuckDB file and on a DuckLake (no primary keys).
+MERGE_EPISODES_HEAD = """
+MERGE INTO episodes AS t USING (VALUES """
 EPISODE_PLACEHOLDERS = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-ON_EPISODE_CONFLICT = """
-ON CONFLICT (episode_id) DO UPDATE SET
-    feed_url = excluded.feed_url, podcast = excluded.podcast, guid = excluded.guid, title = excluded.title,
-    published_at = excluded.published_at, partition_date = excluded.partition_date,
-    date_status = excluded.date_status, enclosure_url = excluded.enclosure_url,
-    enclosure_type = excluded.enclosure_type, enclosure_length = excluded.enclosure_length,
-    duration_s = excluded.duration_s, link = excluded.link, show_notes = excluded.show_notes,
-    transcript_urls = excluded.transcript_urls, updated_at = excluded.updated_at
+MERGE_EPISODES_TAIL = """) AS s (episode_id, feed_url, podcast, guid, title, published_at, partition_date, date_status,
+         enclosure_url, enclosure_type, enclosure_length, duration_s, link, show_notes, transcript_urls,
+         first_seen_at, updated_at)
+ON t.episode_id = s.episode_id
+WHEN MATCHED THEN UPDATE SET
+    feed_url = s.feed_url, podcast = s.podcast, guid = s.guid, title = s.title,
+    published_at = s.published_at, partition_date = s.partition_date,
+    date_status = s.date_status, enclosure_url = s.enclosure_url,
+    enclosure_type = s.enclosure_type, enclosure_length = s.enclosure_length,
+    duration_s = s.duration_s, link = s.link, show_notes = s.show_notes,
+    transcript_urls = s.transcript_urls, updated_at = s.updated_at
+WHEN NOT MATCHED THEN INSERT (episode_id, feed_url, podcast, guid, title, published_at, partition_date,
+    date_status, enclosure_url, enclosure_type, enclosure_length, duration_s, link, show_notes,
+    transcript_urls, first_seen_at, updated_at)
+VALUES (s.episode_id, s.feed_url, s.podcast, s.guid, s.title, s.published_at, s.partition_date,
+    s.date_status, s.enclosure_url, s.enclosure_type, s.enclosure_length, s.duration_s, s.link, s.show_notes,
+    s.transcript_urls, s.first_seen_at, s.updated_at)
 """
 
 UPSERT_FEED = """
-INSERT INTO feeds (feed_url, name, title, etag, last_modified, last_polled_at, last_status, last_error,
-                   last_http_status)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (feed_url) DO UPDATE SET
-    name = excluded.name, title = COALESCE(excluded.title, feeds.title), etag = excluded.etag,
-    last_modified = excluded.last_modified, last_polled_at = excluded.last_polled_at,
-    last_status = excluded.last_status, last_error = excluded.last_error,
-    last_http_status = excluded.last_http_status
+MERGE INTO feeds AS t USING (SELECT ?::VARCHAR AS feed_url, ?::VARCHAR AS name, ?::VARCHAR AS title,
+    ?::VARCHAR AS etag, ?::VARCHAR AS last_modified, ?::TIMESTAMPTZ AS last_polled_at, ?::VARCHAR AS last_status,
+    ?::VARCHAR AS last_error, ?::INTEGER AS last_http_status) AS s
+ON t.feed_url = s.feed_url
+WHEN MATCHED THEN UPDATE SET
+    name = s.name, title = COALESCE(s.title, t.title), etag = s.etag,
+    last_modified = s.last_modified, last_polled_at = s.last_polled_at,
+    last_status = s.last_status, last_error = s.last_error,
+    last_http_status = s.last_http_status
+WHEN NOT MATCHED THEN INSERT (feed_url, name, title, etag, last_modified, last_polled_at, last_status,
+    last_error, last_http_status)
+VALUES (s.feed_url, s.name, s.title, s.etag, s.last_modified, s.last_polled_at, s.last_status, s.last_error,
+    s.last_http_status)
 """
 
 UPSERT_AUDIO = """
-INSERT INTO episode_audio (episode_id, partition_date, source_url, status, sha256, path, bytes, content_type,
-                           error, attempts, downloaded_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (episode_id) DO UPDATE SET
-    partition_date = excluded.partition_date, source_url = excluded.source_url, status = excluded.status,
-    sha256 = excluded.sha256, path = excluded.path, bytes = excluded.bytes,
-    content_type = excluded.content_type, error = excluded.error,
-    attempts = episode_audio.attempts + excluded.attempts, downloaded_at = excluded.downloaded_at
+MERGE INTO episode_audio AS t USING (SELECT ?::VARCHAR AS episode_id, ?::DATE AS partition_date,
+    ?::VARCHAR AS source_url, ?::VARCHAR AS status, ?::VARCHAR AS sha256, ?::VARCHAR AS path, ?::BIGINT AS bytes,
+    ?::VARCHAR AS content_type, ?::VARCHAR AS error, ?::INTEGER AS attempts, ?::TIMESTAMPTZ AS downloaded_at) AS s
+ON t.episode_id = s.episode_id
+WHEN MATCHED THEN UPDATE SET
+    partition_date = s.partition_date, source_url = s.source_url, status = s.status,
+    sha256 = s.sha256, path = s.path, bytes = s.bytes,
+    content_type = s.content_type, error = s.error,
+    attempts = t.attempts + s.attempts, downloaded_at = s.downloaded_at
+WHEN NOT MATCHED THEN INSERT (episode_id, partition_date, source_url, status, sha256, path, bytes, content_type,
+    error, attempts, downloaded_at)
+VALUES (s.episode_id, s.partition_date, s.source_url, s.status, s.sha256, s.path, s.bytes, s.content_type,
+    s.error, s.attempts, s.downloaded_at)
 """
 
 
@@ -80,6 +97,7 @@ def feed_validators(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | No
     return {url: (etag, modified) for url, etag, modified in rows}
 
 
+@retry_conflicts
 def record_poll(conn: duckdb.DuckDBPyConnection, poll: FeedPoll, polled_at: datetime) -> None:
     """Upsert the poll's episodes and its feed row in one transaction (validators never run ahead of data)."""
     with transaction(conn):
@@ -100,6 +118,7 @@ def upsert_episodes(conn: duckdb.DuckDBPyConnection, records: list[EpisodeRecord
     Rows go in multi-row statements (placeholders only): one statement per row costs ~9 ms in DuckDB,
     which would hold the writer lock for seconds on a feed with a long back catalogue.
     """
+    records = list({record.episode_id: record for record in records}.values())  # one row per id
     for start in range(0, len(records), UPSERT_BATCH_ROWS):
         batch = records[start : start + UPSERT_BATCH_ROWS]
         values = [value for record in batch for value in _episode_row(record, now)]
@@ -107,7 +126,7 @@ def upsert_episodes(conn: duckdb.DuckDBPyConnection, records: list[EpisodeRecord
 
 
 def _upsert_episodes_sql(rows: int) -> str:
-    return INSERT_EPISODES + ", ".join([EPISODE_PLACEHOLDERS] * rows) + ON_EPISODE_CONFLICT
+    return MERGE_EPISODES_HEAD + ", ".join([EPISODE_PLACEHOLDERS] * rows) + MERGE_EPISODES_TAIL
 
 
 def _episode_row(record: EpisodeRecord, now: datetime) -> list[object]:
@@ -152,6 +171,25 @@ def downloaded_by_url(conn: duckdb.DuckDBPyConnection) -> dict[str, AudioTask]:
     return found
 
 
+def downloaded_with_url(conn: duckdb.DuckDBPyConnection, url: str) -> AudioTask | None:
+    """A finished download of `url` whose file is still on disk (downloaded_by_url for one URL), or None."""
+    rows = conn.execute(
+        """
+        SELECT a.episode_id, e.feed_url, e.title, a.source_url, a.status, a.sha256, a.path, a.bytes, a.content_type
+        FROM episode_audio a JOIN episodes e ON e.episode_id = a.episode_id
+        WHERE a.status = 'ok' AND a.source_url = ?
+        ORDER BY a.episode_id
+        """,
+        [url],
+    ).fetchall()
+    for row in rows:
+        task = AudioTask(*row)
+        if task.path and Path(task.path).is_file():
+            return task
+    return None
+
+
+@retry_conflicts
 def record_audio_ok(
     conn: duckdb.DuckDBPyConnection,
     episode_id: str,
@@ -160,17 +198,20 @@ def record_audio_ok(
     result: DownloadResult,
     at: datetime,
 ) -> None:
-    conn.execute(
-        UPSERT_AUDIO,
-        [
-            episode_id, day, url, "ok", result.sha256, str(result.path), result.bytes, result.content_type,
-            None, result.attempts, at,
-        ],
-    )  # fmt: skip
+    with transaction(conn):
+        conn.execute(
+            UPSERT_AUDIO,
+            [
+                episode_id, day, url, "ok", result.sha256, str(result.path), result.bytes, result.content_type,
+                None, result.attempts, at,
+            ],
+        )  # fmt: skip
 
 
+@retry_conflicts
 def record_audio_failed(
     conn: duckdb.DuckDBPyConnection, episode_id: str, day: date, url: str | None, error: str, attempts: int
 ) -> None:
     status = "no_enclosure" if url is None else "failed"
-    conn.execute(UPSERT_AUDIO, [episode_id, day, url, status, None, None, None, None, error, attempts, None])
+    with transaction(conn):
+        conn.execute(UPSERT_AUDIO, [episode_id, day, url, status, None, None, None, None, error, attempts, None])

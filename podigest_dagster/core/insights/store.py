@@ -73,8 +73,10 @@ INSERT_CANDIDATE = (
     "start_s, end_s, raw_text, text, score, features) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 # The only formatted part of these statements is the embedding width, a constant int.
+# Delete-then-insert (not INSERT OR REPLACE): the same SQL runs on a DuckDB file and on a DuckLake (no keys).
+DELETE_EMBEDDINGS = "DELETE FROM insight_embeddings WHERE list_contains(?, candidate_id)"
 UPSERT_EMBEDDING = (
-    "INSERT OR REPLACE INTO insight_embeddings (candidate_id, model, embedding, sentence_embeddings) "  # noqa: S608
+    "INSERT INTO insight_embeddings (candidate_id, model, embedding, sentence_embeddings) "  # noqa: S608
     f"VALUES (?, ?, ?::FLOAT[{DIMENSIONS}], ?::FLOAT[{DIMENSIONS}][])"
 )
 DELETE_ORPHAN_EMBEDDINGS = (
@@ -195,7 +197,8 @@ def store_embeddings(
     ]
     with transaction(conn):
         if rows:
-            conn.executemany(UPSERT_EMBEDDING, rows)
+            conn.execute(DELETE_EMBEDDINGS, [list(dict.fromkeys(ids))])
+            conn.executemany(UPSERT_EMBEDDING, list({row[0]: row for row in rows}.values()))
         conn.execute(DELETE_ORPHAN_EMBEDDINGS)
 
 

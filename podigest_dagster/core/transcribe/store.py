@@ -7,7 +7,7 @@ import pandas as pd
 
 from podigest_dagster.core.net.untrusted import valid_text, valid_value
 from podigest_dagster.core.transcribe.work import EpisodeWork, Outcome
-from podigest_dagster.warehouse.db import transaction
+from podigest_dagster.warehouse.db import retry_conflicts, transaction
 
 WORK_SQL = """
 SELECT e.episode_id, e.transcript_urls, e.duration_s,
@@ -20,28 +20,33 @@ WHERE e.partition_date = ?
 ORDER BY e.published_at, e.episode_id
 """
 
+EPISODE_WORK_SQL = WORK_SQL.replace("WHERE e.partition_date = ?", "WHERE e.episode_id = ?")
+
 DELETE_SEGMENTS = "DELETE FROM transcript_segments WHERE episode_id = ?"
 INSERT_SEGMENTS = (
     "INSERT INTO transcript_segments (episode_id, seq, start_s, end_s, text, source, "
     "avg_logprob, no_speech_prob, speaker) SELECT episode_id, seq, start_s, end_s, text, source, "
     "avg_logprob, no_speech_prob, speaker FROM new_segments"
 )
-UPSERT_TRANSCRIPT = """
+# Delete-then-insert in the one transaction (not ON CONFLICT): the same SQL runs on a DuckDB file and on
+# a DuckLake, which has no primary keys.
+DELETE_TRANSCRIPT = "DELETE FROM transcripts WHERE episode_id = ?"
+INSERT_TRANSCRIPT = """
 INSERT INTO transcripts (episode_id, partition_date, status, source, audio_sha256, language,
     audio_duration_s, transcribe_s, segment_count, error, transcribed_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)
-ON CONFLICT (episode_id) DO UPDATE SET
-    partition_date = excluded.partition_date, status = excluded.status, source = excluded.source,
-    audio_sha256 = excluded.audio_sha256, language = excluded.language,
-    audio_duration_s = excluded.audio_duration_s, transcribe_s = excluded.transcribe_s,
-    segment_count = excluded.segment_count, error = excluded.error,
-    transcribed_at = excluded.transcribed_at
 """
 
 
 def load_work(conn: duckdb.DuckDBPyConnection, partition_date: str) -> list[EpisodeWork]:
     """The partition's episodes with their audio and any earlier transcript, in publication order."""
     return [EpisodeWork(*row) for row in conn.execute(WORK_SQL, [partition_date]).fetchall()]
+
+
+def load_episode_work(conn: duckdb.DuckDBPyConnection, episode_id: str) -> EpisodeWork | None:
+    """One episode as load_work sees it now (a per-episode step checks it is still to do), or None."""
+    row = conn.execute(EPISODE_WORK_SQL, [episode_id]).fetchone()
+    return EpisodeWork(*row) if row else None
 
 
 def _segment_frame(episode_id: str, outcome: Outcome) -> pd.DataFrame:
@@ -56,15 +61,16 @@ def _segment_frame(episode_id: str, outcome: Outcome) -> pd.DataFrame:
             "source": [outcome.source] * len(segments),
             "avg_logprob": pd.array([s.avg_logprob for s in segments], dtype="Float64"),
             "no_speech_prob": pd.array([s.no_speech_prob for s in segments], dtype="Float64"),
+            "speaker": pd.array([valid_text(s.speaker) if s.speaker else None for s in segments], dtype="string"),
         }
     )
 
 
+@retry_conflicts
 def store_outcome(
     conn: duckdb.DuckDBPyConnection, partition_date: str, episode_id: str, outcome: Outcome
 ) -> None:
     """Replace the episode's segments and upsert its transcripts row, in one transaction."""
-            "speaker": pd.array([valid_text(s.speaker) if s.speaker else None for s in segments], dtype="string"),
     rows = _segment_frame(episode_id, outcome)
     with transaction(conn):
         conn.execute(DELETE_SEGMENTS, [episode_id])
@@ -72,8 +78,9 @@ def store_outcome(
             conn.register("new_segments", rows)
             conn.execute(INSERT_SEGMENTS)
             conn.unregister("new_segments")
+        conn.execute(DELETE_TRANSCRIPT, [episode_id])
         conn.execute(
-            UPSERT_TRANSCRIPT,
+            INSERT_TRANSCRIPT,
             [
                 episode_id,
                 partition_date,

@@ -1,7 +1,7 @@
 """The ingest stage: poll every feed into `episodes`, then download the day's audio (`episode_audio`)."""
 
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from podigest_dagster.core.ingest.feeds import FeedPoll, poll_feed
 from podigest_dagster.core.ingest.feeds_config import FeedsConfigError, display_url, load_feeds
 from podigest_dagster.core.text.display import md_cell
 from podigest_dagster.defs.daily import daily_partitions
+from podigest_dagster.defs.fanout import EPISODE_RETRY, mapping_keys
 from podigest_dagster.defs.ingest.resources import IngestSettings
 from podigest_dagster.defs.warehouse import WarehouseResource
 
@@ -51,11 +52,24 @@ def episodes(
     return dg.MaterializeResult(metadata=_episodes_metadata(polls, in_partition))
 
 
-@dg.asset(partitions_def=daily_partitions, group_name="ingest", deps=[episodes], kinds={"duckdb"})
-def episode_audio(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, ingest: IngestSettings
-) -> dg.MaterializeResult:
-    """The day's enclosures as content-addressed audio files; audio already on disk is never fetched again."""
+@dataclass(frozen=True)
+class FeedDownloads:
+    """One step's work: a show's episodes of the day whose audio must be downloaded."""
+
+    feed_url: str
+    tasks: tuple[store.AudioTask, ...]
+
+
+@dg.op(
+    ins={"episodes": dg.In(dg.Nothing)},
+    out={
+        "pending": dg.DynamicOut(FeedDownloads),
+        "settled": dg.Out(AudioTally),
+        "episodes_count": dg.Out(int),
+    },
+)
+def plan_downloads(context: dg.OpExecutionContext, warehouse: WarehouseResource, ingest: IngestSettings):
+    """Settle the day's episodes that need no download; the others become one dynamic output per show."""
     day = date.fromisoformat(context.partition_key)
     audio_dir = ingest.audio_path()
     remove_stale_parts(audio_dir, older_than_s=ingest.download_deadline_s + 600)
@@ -63,22 +77,70 @@ def episode_audio(
         tasks = store.audio_tasks(conn, day)
         by_url = store.downloaded_by_url(conn)
     tally = AudioTally()
-    pending = pending_downloads(warehouse.get_connection, tasks, day, audio_dir, by_url, tally)
-    feed_urls = {t.feed_url for t in pending if t.enclosure_url}
-    fresh, unread = fresh_enclosures(feed_urls, **_feed_options(ingest))
-    for url in unread:
+    by_feed: dict[str, list[store.AudioTask]] = {}
+    for task in pending_downloads(warehouse.get_connection, tasks, day, audio_dir, by_url, tally):
+        by_feed.setdefault(task.feed_url, []).append(task)
+    for key, (feed_url, group) in zip(mapping_keys(list(by_feed)), by_feed.items(), strict=True):
+        yield dg.DynamicOutput(FeedDownloads(feed_url, tuple(group)), mapping_key=key, output_name="pending")
+    yield dg.Output(tally, output_name="settled")
+    yield dg.Output(len(tasks), output_name="episodes_count")
+
+
+@dg.op(retry_policy=EPISODE_RETRY)
+def download_feed_episodes(
+    context: dg.OpExecutionContext, warehouse: WarehouseResource, ingest: IngestSettings, work: FeedDownloads
+) -> tuple[AudioTally, int]:
+    """Re-read the show's feed (signed enclosure URLs expire), then download each episode and record it at once.
+
+    Returns the tally and how many current enclosure URLs the feed gave.
+    """
+    day = date.fromisoformat(context.partition_key)
+    fresh, unread = fresh_enclosures({work.feed_url}, **_feed_options(ingest))
+    if unread:
         context.log.warning(
-            f"could not re-read {display_url(url)}; using the enclosure URLs stored at the last poll"
+            f"could not re-read {display_url(work.feed_url)}; using the enclosure URLs stored at the last poll"
         )
     limits = _download_limits(ingest)
-    for index, task in enumerate(pending, start=1):
-        url = fresh.get(task.episode_id) or task.enclosure_url
+    by_url: dict[str, store.AudioTask] = {}
+    tally = AudioTally()
+    for index, task in enumerate(work.tasks, start=1):
+        url = fresh.get(task.episode_id) or task.enclosure_url or ""
+        if url not in by_url:
+            with warehouse.read_connection() as conn:
+                found = store.downloaded_with_url(conn, url)
+            if found is not None:
+                by_url[url] = found
         outcome = fetch(warehouse.get_connection, task, day, url, limits, by_url)
         tally.add(task, outcome)
         context.log.info(
-            f"audio {index}/{len(pending)} {task.title!r}: {outcome.status} {outcome.error or ''}".rstrip()
+            f"audio {index}/{len(work.tasks)} {task.title!r}: {outcome.status} {outcome.error or ''}".rstrip()
         )
-    return dg.MaterializeResult(metadata=_audio_metadata(tally, len(tasks), len(fresh)))
+    return tally, len(fresh)
+
+
+@dg.op
+def collect_downloads(settled: AudioTally, results: list, episodes_count: int) -> dg.Output:
+    """The day's audio counts as the materialization's metadata."""
+    for tally, _ in results:
+        settled.merge(tally)
+    re_read = sum(fresh for _, fresh in results)
+    return dg.Output(None, metadata=_audio_metadata(settled, episodes_count, re_read))
+
+
+@dg.graph_asset(
+    partitions_def=daily_partitions,
+    group_name="ingest",
+    ins={"episodes": dg.AssetIn(dagster_type=dg.Nothing)},
+    kinds={"duckdb"},
+)
+def episode_audio(episodes):
+    """The day's enclosures as content-addressed audio files; audio already on disk is never fetched again.
+
+    One step per show with audio still to download (nearly always one episode), so executors spread the
+    downloads over workers.
+    """
+    pending, settled, episodes_count = plan_downloads(episodes)
+    return collect_downloads(settled, pending.map(download_feed_episodes).collect(), episodes_count)
 
 
 def _record(

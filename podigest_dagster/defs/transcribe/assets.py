@@ -1,17 +1,20 @@
 """The `transcripts` asset: each episode of the day as timestamped text, from the publisher or from Whisper.
 
-Heavy work (fetching, decoding, Whisper) happens with no warehouse connection open; each episode is
-then written in one short write transaction, so a crash keeps every finished episode and a re-run
-does only the rest. No `from __future__ import annotations`: Dagster reads the annotations at runtime.
+Heavy work (fetching, decoding, Whisper) happens with no warehouse connection open, in one step per
+episode; each episode is then written in one short write transaction, so a crash keeps every finished
+episode and a re-run does only the rest. No `from __future__ import annotations`: Dagster reads the annotations at runtime.
 """
 
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 
 from podigest_dagster.core.transcribe import store as transcript_store
-from podigest_dagster.core.transcribe.work import Tally, describe, transcribe_episode
+from podigest_dagster.core.transcribe.whisper_model import ModelError
+from podigest_dagster.core.transcribe.work import EpisodeWork, Outcome, Tally, describe, transcribe_episode
 from podigest_dagster.defs.daily import daily_partitions
+from podigest_dagster.defs.fanout import CELERY_QUEUE_TAG, EPISODE_RETRY, TRANSCRIBE_QUEUE, mapping_keys
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
 from podigest_dagster.defs.warehouse import WarehouseResource
 
@@ -46,9 +49,69 @@ def failure_check(tally: Tally, max_failed_share: float) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset(
+@dg.op(
+    ins={"episode_audio": dg.In(dg.Nothing)},
+    out={"pending": dg.DynamicOut(EpisodeWork), "skipped": dg.Out(int)},
+)
+def plan_transcripts(
+    context: dg.OpExecutionContext, warehouse: WarehouseResource, transcriber: TranscriberResource
+):
+    """The day's episodes not yet transcribed, one dynamic output each (in publication order); the rest counted."""
+    engine = transcriber.get_transcriber()
+    with warehouse.read_connection() as conn:
+        work_list = transcript_store.load_work(conn, context.partition_key)
+    pending = [work for work in work_list if not work.is_done(engine.model_label)]
+    for key, work in zip(mapping_keys([w.episode_id for w in pending]), pending, strict=True):
+        yield dg.DynamicOutput(work, mapping_key=key, output_name="pending")
+    yield dg.Output(len(work_list) - len(pending), output_name="skipped")
+
+
+@dg.op(tags={CELERY_QUEUE_TAG: TRANSCRIBE_QUEUE}, retry_policy=EPISODE_RETRY)
+def transcribe_one_episode(
+    context: dg.OpExecutionContext,
+    warehouse: WarehouseResource,
+    transcriber: TranscriberResource,
+    work: EpisodeWork,
+) -> Outcome | None:
+    """One episode: transcribed and committed in one short write; None when it was done meanwhile.
+
+    The warehouse is read again first, so a step run twice (a lost worker's task delivered again, two
+    runs of one day) never transcribes an episode that is already done.
+    """
+    engine = transcriber.get_transcriber()
+    with warehouse.read_connection() as conn:
+        now = transcript_store.load_episode_work(conn, work.episode_id)
+    if now is not None and now.is_done(engine.model_label):
+        context.log.info(f"{work.episode_id}: already transcribed, skipped")
+        return None
+    try:
+        outcome = transcribe_episode(now or work, engine)
+    except ModelError as exc:
+        raise dg.Failure(description=f"Whisper model unavailable: {exc}", allow_retries=False) from exc
+    with warehouse.get_connection() as conn:
+        transcript_store.store_outcome(conn, context.partition_key, work.episode_id, outcome)
+    context.log.info(describe(work.episode_id, outcome))
+    return replace(outcome, segments=[])
+
+
+@dg.op(out={"result": dg.Out(dg.Nothing), "check": dg.Out(dg.Nothing)})
+def collect_transcripts(
+    context: dg.OpExecutionContext, transcriber: TranscriberResource, outcomes: list, skipped: int
+):
+    """The day's tally as the materialization's metadata, and the failure-share check."""
+    tally = Tally(skipped=skipped)
+    for outcome in outcomes:
+        if outcome is None:
+            tally.skipped += 1
+        else:
+            tally.add(outcome)
+    yield dg.Output(None, output_name="result", metadata=tally_metadata(tally))
+    yield failure_check(tally, transcriber.max_failed_share)
+
+
+@dg.graph_asset(
     partitions_def=daily_partitions,
-    deps=[dg.AssetKey("episode_audio")],
+    ins={"episode_audio": dg.AssetIn(dagster_type=dg.Nothing)},
     group_name="transcribe",
     kinds={"duckdb", "python"},
     check_specs=[
@@ -61,25 +124,12 @@ def failure_check(tally: Tally, max_failed_share: float) -> dg.AssetCheckResult:
         )
     ],
 )
-def transcripts(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, transcriber: TranscriberResource
-) -> dg.MaterializeResult:
-    """Timestamped transcript segments per episode of the day: publisher transcripts first, else Whisper."""
-    partition_date = context.partition_key
-    engine = transcriber.get_transcriber()
-    with warehouse.read_connection() as conn:
-        work_list = transcript_store.load_work(conn, partition_date)
-    tally = Tally()
-    for work in work_list:
-        if work.is_done(engine.model_label):
-            tally.skipped += 1
-            continue
-        outcome = transcribe_episode(work, engine)
-        with warehouse.get_connection() as conn:
-            transcript_store.store_outcome(conn, partition_date, work.episode_id, outcome)
-        tally.add(outcome)
-        context.log.info(describe(work.episode_id, outcome))
-    return dg.MaterializeResult(
-        metadata=tally_metadata(tally),
-        check_results=[failure_check(tally, transcriber.max_failed_share)],
-    )
+def transcripts(episode_audio):
+    """Timestamped transcript segments per episode of the day: publisher transcripts first, else Whisper.
+
+    One step per episode still to do (tagged for the `transcribe` Celery queue), so executors spread them
+    over workers; each commits its episode at once, so a crash keeps every finished one.
+    """
+    pending, skipped = plan_transcripts(episode_audio)
+    outcomes = pending.map(transcribe_one_episode).collect()
+    return collect_transcripts(outcomes, skipped)
