@@ -11,8 +11,18 @@ from typing import Any
 import dagster as dg
 
 from podigest_dagster.core.transcribe import store as transcript_store
+from podigest_dagster.core.transcribe.engine import Progress, WindowProgress
 from podigest_dagster.core.transcribe.whisper_model import ModelError
-from podigest_dagster.core.transcribe.work import EpisodeWork, Outcome, Tally, describe, transcribe_episode
+from podigest_dagster.core.transcribe.work import (
+    EpisodeWork,
+    Outcome,
+    Tally,
+    day_position,
+    describe,
+    progress_line,
+    start_line,
+    transcribe_episode,
+)
 from podigest_dagster.defs.daily import daily_partitions
 from podigest_dagster.defs.fanout import CELERY_QUEUE_TAG, EPISODE_RETRY, TRANSCRIBE_QUEUE, mapping_keys
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
@@ -49,6 +59,17 @@ def failure_check(tally: Tally, max_failed_share: float) -> dg.AssetCheckResult:
     )
 
 
+def progress_logger(
+    context: dg.OpExecutionContext, episode_id: str, position: int, total: int, later_audio_s: float
+) -> Progress:
+    """The transcription engine's progress callback as one log line per decoded window."""
+
+    def report(progress: WindowProgress) -> None:
+        context.log.info(progress_line(episode_id, position, total, progress, later_audio_s))
+
+    return report
+
+
 @dg.op(
     ins={"episode_audio": dg.In(dg.Nothing)},
     out={"pending": dg.DynamicOut(EpisodeWork), "skipped": dg.Out(int)},
@@ -56,11 +77,12 @@ def failure_check(tally: Tally, max_failed_share: float) -> dg.AssetCheckResult:
 def plan_transcripts(
     context: dg.OpExecutionContext, warehouse: WarehouseResource, transcriber: TranscriberResource
 ):
-    """The day's episodes not yet transcribed, one dynamic output each (in publication order); the rest counted."""
-    engine = transcriber.get_transcriber()
+    """The day's episodes not yet transcribed, one dynamic output each (in publication order); the rest
+    counted. No Transcriber is created here: a day with nothing to do loads no model."""
+    source = transcriber.source_label()
     with warehouse.read_connection() as conn:
         work_list = transcript_store.load_work(conn, context.partition_key)
-    pending = [work for work in work_list if not work.is_done(engine.model_label)]
+    pending = [work for work in work_list if not work.is_done(source)]
     for key, work in zip(mapping_keys([w.episode_id for w in pending]), pending, strict=True):
         yield dg.DynamicOutput(work, mapping_key=key, output_name="pending")
     yield dg.Output(len(work_list) - len(pending), output_name="skipped")
@@ -76,21 +98,29 @@ def transcribe_one_episode(
     """One episode: transcribed and committed in one short write; None when it was done meanwhile.
 
     The warehouse is read again first, so a step run twice (a lost worker's task delivered again, two
-    runs of one day) never transcribes an episode that is already done.
+    runs of one day) never transcribes an episode that is already done. Progress is logged per ~10-minute
+    window of audio: the episode's place in the day, the speed and the time left.
     """
-    engine = transcriber.get_transcriber()
+    source = transcriber.source_label()
     with warehouse.read_connection() as conn:
         now = transcript_store.load_episode_work(conn, work.episode_id)
-    if now is not None and now.is_done(engine.model_label):
+        day = transcript_store.load_work(conn, context.partition_key)
+    if now is not None and now.is_done(source):
         context.log.info(f"{work.episode_id}: already transcribed, skipped")
         return None
+    engine = transcriber.get_transcriber()
+    position, total, later_s = day_position(day, work.episode_id, source)
+    context.log.info(start_line(now or work, position, total))
     try:
-        outcome = transcribe_episode(now or work, engine)
+        outcome = transcribe_episode(
+            now or work, engine, progress_logger(context, work.episode_id, position, total, later_s)
+        )
     except ModelError as exc:
         raise dg.Failure(description=f"Whisper model unavailable: {exc}", allow_retries=False) from exc
     with warehouse.get_connection() as conn:
         transcript_store.store_outcome(conn, context.partition_key, work.episode_id, outcome)
-    context.log.info(describe(work.episode_id, outcome))
+    line = describe(work.episode_id, outcome)
+    context.log.info(f"episode {position}/{total} {line}" if position else line)
     return replace(outcome, segments=[])
 
 

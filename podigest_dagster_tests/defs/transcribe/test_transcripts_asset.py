@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import dagster as dg
 import duckdb
@@ -159,11 +160,11 @@ def test_a_crash_mid_partition_keeps_the_first_episode_and_a_rerun_does_the_rest
     real = Transcriber.transcribe
     calls = []
 
-    def crash_on_second(self, path):
+    def crash_on_second(self, path, progress=None):
         calls.append(path)
         if len(calls) == 2:
             raise ModelError("model files vanished mid-run")
-        return real(self, path)
+        return real(self, path, progress=progress)
 
     monkeypatch.setattr(Transcriber, "transcribe", crash_on_second)
     crashed = materialize(resources, raise_on_error=False)
@@ -184,10 +185,10 @@ def test_audio_that_breaks_whisper_unexpectedly_fails_only_its_episode(warehouse
     add_episode(warehouse, "a22", audio=odd)
     real = Transcriber.transcribe
 
-    def odd_second(self, path):
+    def odd_second(self, path, progress=None):
         if str(path) == str(odd):
             raise IndexError("odd frame layout")
-        return real(self, path)
+        return real(self, path, progress=progress)
 
     monkeypatch.setattr(Transcriber, "transcribe", odd_second)
     result = materialize(resources, raise_on_error=False)
@@ -240,3 +241,57 @@ def test_text_that_is_not_valid_unicode_is_stored_with_replacement_characters(wa
         store_outcome(conn, DAY, "odd", outcome)
     assert rows("SELECT language, error FROM transcripts") == [("e\ufffdn", "bad \ufffd reason")]
     assert rows("SELECT text FROM transcript_segments") == [("lone \ufffd surrogate",)]
+
+
+# --- nothing to do loads nothing; progress per window ------------------------------------------------
+
+
+def refuse(*args, **kwargs):
+    raise AssertionError("a Transcriber or a Whisper model was asked for on a day with nothing to do")
+
+
+def test_a_day_with_every_episode_done_creates_no_transcriber(warehouse, resources, monkeypatch):
+    for episode_id in ("ep-1", "ep-2"):
+        audio = speech.clip(speech.tone(2, level=0.1))
+        add_episode(warehouse, episode_id, audio=audio)
+        with warehouse.read_connection() as conn:
+            sha = conn.execute("SELECT sha256 FROM episode_audio WHERE episode_id = ?", [episode_id]).fetchone()[0]
+        outcome = Outcome("ok", "whisper:base", sha, "en", 2.0, 0.5, [Segment(0, 0.0, 2.0, "Done before.")])
+        with warehouse.get_connection() as conn:
+            store_outcome(conn, DAY, episode_id, outcome)
+    monkeypatch.setattr("podigest_dagster.defs.transcribe.resources.shared_transcriber", refuse)
+    monkeypatch.setattr("podigest_dagster.core.transcribe.engine.load_model", refuse)
+
+    result = materialize(resources)
+
+    assert metadata(result)["skipped"] == 2 and metadata(result)["transcribed"] == 0
+
+
+class SilentPipeline:
+    def transcribe(self, samples, language=None, **options):
+        return [], SimpleNamespace(language="en", duration_after_vad=0.0)
+
+
+def test_each_window_of_audio_is_logged_with_the_episodes_place_in_the_day(warehouse, resources, monkeypatch):
+    add_episode(warehouse, "ep-long", audio=speech.clip(speech.tone(25, level=0.1)))
+    small_windows = Transcriber("base", window_s=10)
+    monkeypatch.setattr(Transcriber, "pipeline", lambda self: SilentPipeline())
+    monkeypatch.setattr(
+        "podigest_dagster.defs.transcribe.resources.shared_transcriber", lambda **config: small_windows
+    )
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [transcripts, dg.AssetSpec("episode_audio", partitions_def=daily_partitions)],
+            resources=resources,
+            partition_key=DAY,
+            selection=[transcripts],
+            instance=instance,
+        )
+        assert result.success
+        messages = [e.user_message for e in instance.all_logs(result.run_id) if e.dagster_event is None]
+    windows = [m for m in messages if ": window " in m]
+    assert [m.split(": window ")[1].split(",")[0] for m in windows] == ["1/3", "2/3", "3/3"]
+    assert all(m.startswith("episode 1/1 ep-long: window ") and "real time" in m for m in windows)
+    assert windows[-1].endswith(", done")
+    assert any(m.startswith("episode 1/1 ep-long: starting") for m in messages)
+    assert metadata(result)["transcribed"] == 1
