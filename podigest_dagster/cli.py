@@ -27,17 +27,11 @@ def _valid_date(value: str) -> str:
 
 
 def _ensure_dagster_home() -> Path:
-    """Runs are recorded in a persistent instance: DAGSTER_HOME, or PODIGEST_HOME/dagster."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.podigest_home() / "dagster")
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(
-            "# Dagster instance for podigest: runs, events and schedules are stored in this folder.\n"
-            "telemetry:\n  enabled: false  # podigest runs offline\n"
-        )
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
+    """Runs are recorded in a persistent instance: DAGSTER_HOME, or PODIGEST_HOME/dagster (SQLite), or the
+    PostgreSQL database PODIGEST_DAGSTER_PG_URL names (see dagster_instance.py)."""
+    from podigest_dagster import dagster_instance
+
+    return dagster_instance.ensure_home()
 
 
 def run_partition(partition_key: str, feeds_file: Path | None = None) -> None:

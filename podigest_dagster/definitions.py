@@ -8,6 +8,7 @@ from podigest_dagster import settings
 from podigest_dagster.defs.daily import daily_digest_job, daily_digest_schedule
 from podigest_dagster.defs.digest import assets as digest
 from podigest_dagster.defs.digest.resources import MailerResource
+from podigest_dagster.defs.executors import executor_from_env
 from podigest_dagster.defs.ingest import assets as ingest
 from podigest_dagster.defs.ingest.resources import IngestSettings
 from podigest_dagster.defs.insights import assets as insights
@@ -57,7 +58,15 @@ def build_definitions() -> dg.Definitions:
         jobs=[daily_digest_job],
         schedules=[daily_digest_schedule],
         resources=build_resources(),
+        executor=executor_from_env(),
     )
+
+
+def daily_job() -> dg.JobDefinition:
+    """The daily job as a worker rebuilds it (`dg.reconstructable(daily_job)`: Celery, multiprocess, k8s)."""
+    from podigest_dagster.defs.daily import DAILY_JOB_NAME
+
+    return build_definitions().resolve_job_def(DAILY_JOB_NAME)
 
 
 defs = build_definitions()
