@@ -43,11 +43,7 @@ SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = current_
 """
 LAST_BUILD_SQL = "SELECT fingerprint, results, built_at FROM dbt_builds WHERE partition_date = ?"
 FORGET_BUILD_SQL = "DELETE FROM dbt_builds WHERE partition_date = ?"
-SAVE_BUILD_SQL = """
-INSERT INTO dbt_builds (partition_date, fingerprint, results, built_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (partition_date) DO UPDATE SET
-  fingerprint = excluded.fingerprint, results = excluded.results, built_at = excluded.built_at
-"""
+SAVE_BUILD_SQL = "INSERT INTO dbt_builds (partition_date, fingerprint, results, built_at) VALUES (?, ?, ?, ?)"
 
 
 @dataclass(frozen=True)
@@ -119,6 +115,8 @@ def save_build(
     results: list[dict[str, Any]],
     built_at: datetime,
 ) -> None:
-    """Record a complete build of the partition: the fingerprint it was started with and its results."""
+    """Record a complete build of the partition: the fingerprint it was started with and its results
+    (delete then insert in one transaction: no ON CONFLICT, which a DuckLake warehouse has no key for)."""
     with transaction(conn):
+        conn.execute(FORGET_BUILD_SQL, [partition_date])
         conn.execute(SAVE_BUILD_SQL, [partition_date, digest, json.dumps(results), built_at])
