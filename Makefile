@@ -18,11 +18,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/podigest prepare
 	touch $@
 
-# espeak-ng synthesises the speech the transcription tests feed to Whisper.
+# espeak-ng synthesises the speech the transcription tests feed to Whisper; chromium and chromium-driver
+# run the web archive's browser tests (headless, driven by Selenium with this driver: nothing is downloaded).
 system-deps:
 	@command -v espeak-ng >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng sox >/dev/null; }
+	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 demo: setup
 	$(BIN)/podigest demo

@@ -7,6 +7,8 @@ import dagster as dg
 from podigest_dagster import settings
 from podigest_dagster.defs.daily import daily_digest_job, daily_digest_schedule
 from podigest_dagster.defs.digest import assets as digest
+from podigest_dagster.defs.digest import readers as digest_readers
+from podigest_dagster.defs.digest import site as digest_site
 from podigest_dagster.defs.digest.resources import MailerResource
 from podigest_dagster.defs.executors import executor_from_env
 from podigest_dagster.defs.ingest import assets as ingest
@@ -21,7 +23,7 @@ from podigest_dagster.defs.warehouse import WarehouseResource
 
 settings.use_offline_environment()
 
-_modules = [ingest, transcribe, insights, search, digest, dbt_assets]
+_modules = [ingest, transcribe, insights, search, digest, digest_readers, digest_site, dbt_assets]
 
 
 def build_resources() -> dict[str, object]:

@@ -100,7 +100,7 @@ ASSET_GROUPS_BEFORE_THE_LAYOUT_MOVE = {
 
 
 # Assets added since (new keys only: the ones above keep their keys and groups).
-ASSET_GROUPS_ADDED_SINCE = {"search_index": "search"}
+ASSET_GROUPS_ADDED_SINCE = {"search_index": "search", "reader_digests": "digest", "digest_site": "digest"}
 
 
 def test_asset_keys_and_groups_are_the_same_set_as_before_the_layout_move(podigest_home):

@@ -53,15 +53,16 @@ class TestHTTPServer:
                 if route.handler is not None:
                     route.handler(self)
                     return
-                self.send_response(route.status)
-                for key, value in route.headers.items():
+                body, status, extra = _ranged(route, self.headers.get("Range"))
+                self.send_response(status)
+                for key, value in {**route.headers, **extra}.items():
                     self.send_header(key, value)
                 if "Content-Length" not in route.headers:
-                    self.send_header("Content-Length", str(len(route.body)))
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                if route.body:
+                if body:
                     try:
-                        self.wfile.write(route.body)
+                        self.wfile.write(body)
                     except (BrokenPipeError, ConnectionResetError):
                         pass
 
@@ -97,6 +98,24 @@ class TestHTTPServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _ranged(route: Route, header: str | None) -> tuple[bytes, int, dict[str, str]]:
+    """The body, status and extra headers for a request, honouring `Range: bytes=...` on a 200 body as a
+    real file server does (206 + Content-Range; 416 when it cannot be met): a browser needs it to start
+    an <audio> at its `#t=` second."""
+    from podigest_dagster.core.digest.site_server import byte_range
+
+    if route.status != 200 or not route.body:
+        return route.body, route.status, {}
+    size = len(route.body)
+    wanted = byte_range(header, size)
+    if wanted is None:
+        return route.body, 200, {"Accept-Ranges": "bytes"}
+    if wanted is False:
+        return b"", 416, {"Content-Range": f"bytes */{size}"}
+    first, last = wanted
+    return route.body[first : last + 1], 206, {"Accept-Ranges": "bytes", "Content-Range": f"bytes {first}-{last}/{size}"}
 
 
 def trickle(chunks: int, delay_s: float, content_type: str = "audio/mpeg") -> Callable[[BaseHTTPRequestHandler], None]:

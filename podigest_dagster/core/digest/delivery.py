@@ -12,7 +12,8 @@ from typing import Protocol
 
 from podigest_dagster.core.digest import ledger
 from podigest_dagster.core.digest.email_message import build_message, new_message_id
-from podigest_dagster.core.digest.render import Digest, Renderings, render_all, subject
+from podigest_dagster.core.digest.readers import reader_key
+from podigest_dagster.core.digest.render import Digest, render_all, subject
 from podigest_dagster.core.digest.rss import FEED_FILE, FeedEntry, build_feed
 from podigest_dagster.core.digest.smtp import SmtpSendError, SmtpSettings, send_email
 from podigest_dagster.core.digest.store import write_atomic
@@ -56,57 +57,75 @@ def publish_rss(
     return path
 
 
+@dataclass(frozen=True)
+class Letter:
+    """One reader's email of the day: the To: address, the ledger key (the reader's bare lower-cased
+    address), the bodies, and what the ledger records about it (digest kind and items JSON)."""
+
+    recipient: str
+    reader: str
+    text: str
+    html: str
+    digest: str = "general"
+    items: str | None = None
+
+
 def send_digest(connect: Connect, digest: Digest, mailing: Mailing, log: Log) -> dict[str, int]:
-    """Send to every recipient not already sent to; returns counts per outcome for the run metadata."""
+    """Send the digest to every recipient not already sent to; returns counts per outcome for the run metadata."""
     rendered = render_all(digest)
+    letters = [Letter(r, reader_key(r), rendered.text, rendered.html) for r in mailing.recipients]
+    return send_letters(connect, digest.date, letters, mailing, log)
+
+
+def send_letters(connect: Connect, date: str, letters: list[Letter], mailing: Mailing, log: Log) -> dict[str, int]:
+    """Send each letter once per reader and day (the delivery ledger); counts per outcome."""
     in_flight_s = 2 * mailing.smtp.timeout_s + 60
     with connect() as conn:
-        orphans = ledger.mark_orphans_unknown(conn, digest.date, EMAIL, in_flight_s=in_flight_s)
+        orphans = ledger.mark_orphans_unknown(conn, date, EMAIL, in_flight_s=in_flight_s)
     for orphan in orphans:
         log.warning(
-            f"email to {orphan.recipient} for {digest.date} (Message-ID {orphan.message_id}) was cut off mid-send "
+            f"email to {orphan.recipient} for {date} (Message-ID {orphan.message_id}) was cut off mid-send "
             f"by an earlier run: marked 'unknown', {'resending' if mailing.resend_unknown else 'not resent'}"
         )
     counts = {"sent": 0, "already_sent": 0, "failed": 0, "unknown": 0, "skipped_unknown": 0}
-    for recipient in mailing.recipients:
-        counts[_send_one(connect, digest, rendered, mailing, recipient, log)] += 1
-    log.info(f"email for {digest.date}: {counts}")
+    for letter in letters:
+        counts[_send_one(connect, date, letter, mailing, log)] += 1
+    log.info(f"email for {date}: {counts}")
     return counts
 
 
-def _send_one(
-    connect: Connect, digest: Digest, rendered: Renderings, mailing: Mailing, recipient: str, log: Log
-) -> str:
+def _send_one(connect: Connect, date: str, letter: Letter, mailing: Mailing, log: Log) -> str:
     """Claim, send outside any write connection, settle. Returns the counter to bump.
 
     `send_email` reports every failure as SmtpSendError (saying whether the body may have gone out); any
     other exception here happened before the hand-over, so the claim is settled `failed` and retried."""
+    reader = letter.reader
     with connect() as conn:
-        message_id = ledger.claim(
-            conn, digest.date, EMAIL, recipient, new_message_id(mailing.sender), mailing.resend_unknown
-        )
-        state = ledger.load(conn, digest.date, EMAIL).get(recipient)
+        message_id = ledger.claim(conn, date, EMAIL, reader, new_message_id(mailing.sender), mailing.resend_unknown)
+        if message_id is not None:
+            ledger.describe(conn, date, EMAIL, reader, letter.digest, letter.items)
+        state = ledger.load(conn, date, EMAIL).get(reader)
     if message_id is None:
         return "already_sent" if state and state.status == ledger.SENT else "skipped_unknown"
     try:
         msg = build_message(
-            subject=subject(digest.date),
-            text=rendered.text,
-            html=rendered.html,
+            subject=subject(date),
+            text=letter.text,
+            html=letter.html,
             sender=mailing.sender,
-            recipient=recipient,
+            recipient=letter.recipient,
             message_id=message_id,
             list_unsubscribe=mailing.list_unsubscribe,
         )
-        send_email(mailing.smtp, msg, recipient)
+        send_email(mailing.smtp, msg, letter.recipient)
     except SmtpSendError as exc:
-        return _settle_failure(connect, digest.date, recipient, exc, log)
+        return _settle_failure(connect, date, reader, exc, log)
     except Exception as exc:
         not_sent = SmtpSendError(mailing.smtp.redact(f"message not sent: {type(exc).__name__}: {exc}"))
-        return _settle_failure(connect, digest.date, recipient, not_sent, log)
+        return _settle_failure(connect, date, reader, not_sent, log)
     with connect() as conn:
-        ledger.mark_sent(conn, digest.date, EMAIL, recipient)
-    log.info(f"email for {digest.date} sent to {recipient} ({message_id})")
+        ledger.mark_sent(conn, date, EMAIL, reader)
+    log.info(f"email for {date} sent to {letter.recipient} ({message_id})")
     return "sent"
 
 

@@ -1,6 +1,7 @@
 """The deliveries table as an exactly-once ledger: claim a send before talking to SMTP, settle it after.
 
-States per (partition_date, channel, recipient):
+States per (partition_date, channel, recipient), the recipient being the reader's bare lower-cased address
+(one email per reader and day, whichever digest they get):
   (no row) | failed  -> claimable: a send is attempted
   sending            -> a send is in flight; found at the start of a run it means a previous run died
                         mid-conversation, so the message may or may not have gone out

@@ -165,3 +165,89 @@ def write_digest_files(folder: Path, date: str, rendered: Renderings) -> dict[st
         suffix: write_atomic(folder / f"{date}.{suffix}", getattr(rendered, attr))
         for suffix, attr in FILE_SUFFIXES.items()
     }
+
+
+# --- per-reader digests (readers.yaml) ---------------------------------------------------------------
+
+
+def load_general_rows(conn: duckdb.DuckDBPyConnection, date: str) -> list[tuple[int, str, str, str]]:
+    """The day's general top items as (rank, representative candidate_id, insight as sent, topic)."""
+    return conn.execute(
+        "SELECT rank, candidate_id, insight, coalesce(topic, '') FROM top_insights WHERE partition_date = ? "
+        "ORDER BY rank",
+        [date],
+    ).fetchall()
+
+
+def save_reader_digests(
+    conn: duckdb.DuckDBPyConnection, date: str, rows: list[tuple[str, str, str, str]], keep: set[str]
+) -> None:
+    """Replace the day's reader digests with (reader, digest kind, interests JSON, items JSON) rows; the
+    rows of the readers in `keep` (already emailed) stay as they were. One transaction."""
+    with transaction(conn):
+        conn.execute(
+            "DELETE FROM reader_digests WHERE partition_date = ? AND NOT list_contains(?::VARCHAR[], reader)",
+            [date, sorted(keep)],
+        )
+        fresh = [row for row in rows if row[0] not in keep]
+        if fresh:
+            conn.executemany(
+                "INSERT INTO reader_digests (partition_date, reader, digest, interests, items, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [[date, *row, datetime.now(UTC)] for row in fresh],
+            )
+
+
+def load_reader_sent(
+    conn: duckdb.DuckDBPyConnection, reader: str, date: str, lookback_days: int
+) -> tuple[list[list[float]], list[str]]:
+    """The passages emailed to this reader in the `lookback_days` before `date` (from the ledger's items),
+    as embeddings and texts: their own repeat check, beside the general digests'."""
+    rows = conn.execute(
+        "WITH sent AS (SELECT DISTINCT unnest(CAST(json_extract_string(items, '$[*].candidate_id') AS VARCHAR[])) "
+        "AS candidate_id FROM deliveries WHERE channel = 'email' AND recipient = ? AND status = 'sent' "
+        "AND items IS NOT NULL AND partition_date >= CAST(? AS DATE) - ? AND partition_date < CAST(? AS DATE)) "
+        "SELECT m.embedding, c.text FROM sent JOIN insight_candidates c ON c.candidate_id = sent.candidate_id "
+        "JOIN insight_embeddings m ON m.candidate_id = sent.candidate_id ORDER BY c.candidate_id",
+        [reader, date, lookback_days, date],
+    ).fetchall()
+    return [list(r[0]) for r in rows], [r[1] for r in rows]
+
+
+def load_reader_digests(conn: duckdb.DuckDBPyConnection, date: str) -> dict[str, tuple[str, str]]:
+    """reader -> (digest kind, items JSON) stored for the day."""
+    rows = conn.execute(
+        "SELECT reader, digest, items FROM reader_digests WHERE partition_date = ?", [date]
+    ).fetchall()
+    return {reader: (kind, items) for reader, kind, items in rows}
+
+
+# --- the web archive -------------------------------------------------------------------------------
+
+
+def load_archive_days(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Every stored digest day, newest first, with its item count."""
+    return conn.execute(
+        "SELECT CAST(partition_date AS VARCHAR), item_count FROM digests ORDER BY partition_date DESC"
+    ).fetchall()
+
+
+def load_archive_items(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str, int, str, str]]:
+    """Every stored digest item as (day, rank, insight, support, sources JSON, topic), by day and rank."""
+    return conn.execute(
+        "SELECT CAST(partition_date AS VARCHAR), rank, insight, support, sources, coalesce(topic, '') "
+        "FROM digest_items ORDER BY partition_date, rank"
+    ).fetchall()
+
+
+def load_episode_media(conn: duckdb.DuckDBPyConnection, episode_ids: list[str]) -> dict[str, tuple]:
+    """episode_id -> (enclosure URL, enclosure type, page link, cached audio path, cached audio type)."""
+    if not episode_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT e.episode_id, e.enclosure_url, e.enclosure_type, e.link, a.path, a.content_type FROM episodes e "
+        "LEFT JOIN episode_audio a ON a.episode_id = e.episode_id AND a.status = 'ok' "
+        "WHERE list_contains(?::VARCHAR[], e.episode_id)",
+        [sorted(set(episode_ids))],
+    ).fetchall()
+    return {row[0]: row[1:] for row in rows}

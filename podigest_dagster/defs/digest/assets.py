@@ -6,16 +6,19 @@ import dagster as dg
 
 from podigest_dagster import settings
 from podigest_dagster.core.digest import quality
-from podigest_dagster.core.digest.delivery import Mailing, publish_rss, send_digest
+from podigest_dagster.core.digest.delivery import Mailing, publish_rss, send_letters
+from podigest_dagster.core.digest.reader_digests import letters_for
 from podigest_dagster.core.digest.render import Digest, render_all
 from podigest_dagster.core.digest.store import (
     load_feed_entries,
+    load_reader_digests,
     load_stored_digest,
     load_top_insights,
     save_digest,
     write_digest_files,
 )
 from podigest_dagster.defs.daily import daily_partitions
+from podigest_dagster.defs.digest.readers import readers_or_fail
 from podigest_dagster.defs.digest.resources import MailerResource
 from podigest_dagster.defs.warehouse import WarehouseResource
 
@@ -94,7 +97,7 @@ def evaluate_checks(digest: Digest) -> list[dg.AssetCheckResult]:
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=[daily_digest],
+    deps=[daily_digest, dg.AssetKey("reader_digests")],
     group_name="digest",
     kinds={"email", "rss"},
 )
@@ -126,17 +129,27 @@ def digest_delivery(
 def deliver_email(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, mailer: MailerResource, digest: Digest
 ) -> dict[str, int | str]:
-    """Email the digest unless email is off or the day is empty; returns counts for the run metadata."""
-    if not mailer.is_configured():
+    """Email each reader of readers.yaml their own digest (stored by reader_digests) and each other
+    recipient the general one, once per reader and day, unless email is off or the day is empty; returns
+    counts for the run metadata."""
+    readers = readers_or_fail(context).readers
+    if not (mailer.is_configured() or (mailer.host.strip() and readers)):
         context.log.info(
             "email skipped: no SMTP host or no recipients configured (set PODIGEST_SMTP_HOST and "
-            "PODIGEST_DIGEST_RECIPIENTS); RSS was still written"
+            "PODIGEST_DIGEST_RECIPIENTS or readers.yaml); RSS was still written"
         )
         return {"email": "not configured"}
     if not digest.items:
         context.log.info(f"email skipped: no insights for {digest.date}")
         return {"email": "nothing to send"}
-    return dict(send_digest(warehouse.get_connection, digest, _mailing(mailer), context.log))
+    mailing = _mailing(mailer)
+    with warehouse.read_connection() as conn:
+        stored = load_reader_digests(conn, digest.date)
+    letters, skipped = letters_for(readers, mailing.recipients, digest, stored)
+    for line in skipped:
+        context.log.warning(f"email skipped for {line}")
+    counts = send_letters(warehouse.get_connection, digest.date, letters, mailing, context.log)
+    return {**counts, **({"readers_skipped": len(skipped)} if skipped else {})}
 
 
 def _mailing(mailer: MailerResource) -> Mailing:
