@@ -242,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on this PODIGEST_HOME's runs")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+    from podigest_dagster import cli_warehouse
+
+    cli_warehouse.add_commands(sub)
     return parser
 
 

@@ -214,3 +214,49 @@ def test_the_sql_console_reads_a_ducklake_and_refuses_writes_and_files(lake):
     for refused in ("DELETE FROM episodes", "SELECT * FROM read_csv('/etc/passwd')"):
         with pytest.raises(sql_console.QueryError):
             sql_console.run_query(lake, refused)
+
+
+def test_dbt_builds_the_marts_on_a_ducklake_twice(lake, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    with db.write_connection(lake) as conn:
+        add_episode(conn, "e1")
+        store_outcome(conn, DAY.isoformat(), "e1", outcome("hello"))
+    project = Path(__file__).resolve().parents[2] / "dbt"
+    env = {**os.environ, "PODIGEST_WAREHOUSE": lake, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    for _ in range(2):
+        built = subprocess.run(
+            [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(project), "--profiles-dir",
+             str(project), "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path)],
+            env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert built.returncode == 0, built.stdout[-3000:]
+    with db.read_connection(lake) as conn:
+        assert conn.execute("SELECT count(*) FROM marts.fct_podcast_daily").fetchone() == (1,)
+
+
+def test_migrate_to_ducklake_copies_every_table_and_refuses_a_lake_that_has_rows(lake, tmp_path, capsys):
+    import os
+
+    from podigest_dagster.cli import main
+
+    source = tmp_path / "warehouse.duckdb"
+    with db.write_connection(source) as conn:
+        for n in range(3):
+            add_episode(conn, f"e{n}")
+            store_outcome(conn, DAY.isoformat(), f"e{n}", outcome(f"episode {n}"))
+        conn.execute(
+            "INSERT INTO insight_embeddings (candidate_id, model, embedding) VALUES ('c1', 'm', ?::FLOAT[384])",
+            [[0.25] * 384],
+        )
+    data = os.environ[ducklake.DATA_PATH_ENV]
+    args = ["warehouse", "migrate-to-ducklake", "--from", str(source), "--to", lake, "--data-path", data]
+    assert main(args) == 0
+    assert "copied 16 rows" in capsys.readouterr().out
+    with db.read_connection(lake) as conn:
+        assert conn.execute("SELECT count(*) FROM transcript_segments").fetchone() == (9,)
+        assert conn.execute("SELECT len(embedding), embedding[1] FROM insight_embeddings").fetchone() == (384, 0.25)
+    assert main(args) != 0
+    assert "already has rows" in capsys.readouterr().err

@@ -27,7 +27,8 @@ matches as (
         on prev.partition_date < cur.partition_date
         and (
             prev.normalized_insight = cur.normalized_insight
-            or array_cosine_similarity(prev.embedding, cur.embedding) >= {{ var('trend_similarity') }}
+            -- cast: a DuckLake stores the embedding as a list (FLOAT[]), the DuckDB file as FLOAT[384]
+            or array_cosine_similarity(prev.embedding::FLOAT[384], cur.embedding::FLOAT[384]) >= {{ var('trend_similarity') }}
         )
     group by cur.partition_date, cur.rank, prev.partition_date
 ),
