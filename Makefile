@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: setup system-deps demo test lint ui dbt-prepare bench clean
+.PHONY: setup system-deps demo test lint ui dbt-prepare bench service-deps scale-test bench-scale clean
 
 setup: $(VENV)/.installed
 
@@ -45,6 +45,20 @@ ui: setup
 bench: setup
 	$(BIN)/python bench/transcribe.py --long-minutes 180
 	$(BIN)/python bench/insights_eval.py --split all
+
+# PostgreSQL and Redis for the scale tests, installed with apt when missing (a Debian cluster the install
+# starts is stopped again: the tests start their own servers on 127.0.0.1 as an unprivileged user).
+service-deps: setup
+	$(BIN)/python -c 'from podigest_dagster_tests.support.services import ensure_service_packages as e; e(install=True)'
+
+# Past one machine, for real: DuckLake on a PostgreSQL catalog, Dagster on PostgreSQL, two Celery workers on
+# Redis, one of them SIGKILLed mid-episode; prints one `scale:` line. Not part of `make test` (minutes).
+scale-test: system-deps setup service-deps
+	$(BIN)/pytest -q -m scale podigest_dagster_tests/warehouse/test_ducklake.py podigest_dagster_tests/scale
+
+# The same day on 1 and on 2 Celery workers, each limited to one CPU thread: wall times and their ratio.
+bench-scale: system-deps setup service-deps
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) dbt/target dbt/logs
