@@ -95,8 +95,10 @@ def choose_for_reader(
     past_embeddings: np.ndarray | None = None,
     past_texts: list[str] | None = None,
     config: RankingConfig | None = None,
+    topics: dict[str, str] | None = None,
 ) -> ReaderDigest:
-    """The reader's top items of the day (at most `config.top_n`), each with the reason it is there."""
+    """The reader's top items of the day (at most `config.top_n`), each with the reason it is there.
+    `topics` caches the topic lines of ideas outside the general digest, shared by all of a day's readers."""
     config = config or RankingConfig()
     past = past_embeddings if past_embeddings is not None else np.zeros((0, DIMENSIONS), dtype=np.float32)
     interests = _unit(embed(list(reader.interests))) if reader.interests else None
@@ -118,7 +120,10 @@ def choose_for_reader(
     for rank, (cluster, _, _) in enumerate(select_diverse(rescored, config), start=1):
         rep = cluster.representative
         known = general.get(rep.candidate_id)
-        topic = known.topic if known else item_topic(cluster, embed)
+        topics = {} if topics is None else topics
+        if not known and rep.candidate_id not in topics:
+            topics[rep.candidate_id] = item_topic(cluster, embed)
+        topic = known.topic if known else topics[rep.candidate_id]
         text = known.insight if known else rep.text
         items.append(DigestItem(rank, text, cluster.support, cluster_sources(cluster), topic=topic))
         similarity, interest = closeness[cluster.cluster_id]

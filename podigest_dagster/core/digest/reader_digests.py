@@ -50,6 +50,7 @@ class DayPool:
     general: dict[str, GeneralItem]
     general_ids: list[str]
     sent_to: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)
 
     def past_for(self, reader: Reader) -> tuple[np.ndarray, list[str]]:
         """What counts as already sent to this reader: the recent general digests and their own emails."""
@@ -81,7 +82,9 @@ def digest_for(reader: Reader, general: Digest, pool: DayPool | None, embed: Emb
     if not general.items or not pool.clusters:
         return ReaderDigest(reader, Digest(general.date, []), [], [])
     past, past_texts = pool.past_for(reader)
-    return choose_for_reader(reader, general.date, pool.clusters, embed, pool.general, past, past_texts)
+    return choose_for_reader(
+        reader, general.date, pool.clusters, embed, pool.general, past, past_texts, topics=pool.topics
+    )
 
 
 # --- stored form -----------------------------------------------------------------------------------

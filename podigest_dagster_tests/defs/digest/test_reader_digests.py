@@ -30,9 +30,9 @@ from podigest_dagster_tests.support.smtp_server import SMTPTestServer
 DAY, NEXT_DAY = "2024-03-05", "2024-03-06"
 INSIGHT_ASSETS = [insight_candidates, insight_embeddings, insight_clusters, top_insights]
 DIGEST_ASSETS = [daily_digest, reader_digests, digest_delivery]
-EV_CLAIM = (
-    "Electric car batteries now last longer than the cars themselves, because modern packs lose only about "
-    "ten percent of their capacity after two hundred thousand kilometres."
+OCTOPUS_CLAIM = (
+    "Octopuses can taste with their arms, because each sucker carries thousands of chemical receptors that let "
+    "the arm decide what to grab on its own."
 )
 NAP_CLAIM = (
     "A twenty minute nap after lunch improves afternoon memory tests by about a third, because short sleep "
@@ -49,6 +49,8 @@ readers:
   - email: not an address
   - email: cara@example.com
     muted_shows: [City Lab Talk]
+  - email: dan@example.com
+    muted_topics: [free parking]
 """
 
 
@@ -90,7 +92,7 @@ def prepared(tmp_path_factory):
     db = str(tmp_path_factory.mktemp("readers") / "warehouse.duckdb")
     _store_day(db, DAY, day_episodes())
     next_day = [
-        episode("grid-2", "Grid Talk", f"You're listening to Grid Talk. {EV_CLAIM} {INSIGHTS['restaurants']}"),
+        episode("grid-2", "Grid Talk", f"You're listening to Grid Talk. {OCTOPUS_CLAIM} {INSIGHTS['restaurants']}"),
         episode("health-2", "Body and Mind", f"Welcome back to Body and Mind. {NAP_CLAIM} Thanks for tuning in."),
     ]
     _store_day(db, NEXT_DAY, next_day)
@@ -146,21 +148,23 @@ def test_two_readers_with_different_interests_get_different_relevant_items_each_
         ledger = dict(
             conn.execute("SELECT recipient, digest FROM deliveries WHERE channel = 'email'").fetchall()
         )
-    assert ledger == {"ann@example.com": "reader", "bob@example.com": "reader", "cara@example.com": "reader"}
+    assert ledger == {f"{name}@example.com": "reader" for name in ("ann", "bob", "cara", "dan")}
     logs = "\n".join(e.user_message for e in instance.all_logs(result.run_id))
     assert "line 8: not an email address" in logs
     _deliver(DAY, smtp.port)
-    assert len(smtp.received) == 3
+    assert len(smtp.received) == 4
 
 
-def test_a_muted_show_never_appears_in_that_readers_digest(home, smtp):
+def test_a_muted_show_or_topic_never_appears_in_that_readers_digest(home, smtp):
     _deliver(DAY, smtp.port)
     (cara,) = _mail(smtp, "cara@example.com")
     items, footer = cara.split("Why these items")
     assert "City Lab Talk" not in items and _items(items)
     assert "Muted shows (never included): City Lab Talk" in footer
     everyone = (settings.digests_dir() / f"{DAY}.txt").read_text(encoding="utf-8")
-    assert "City Lab Talk" in everyone
+    assert "City Lab Talk" in everyone and "parking" in everyone.lower()
+    (dan,) = _mail(smtp, "dan@example.com")
+    assert "parking" not in dan.split("Why these items")[0].lower() and _items(dan)
 
 
 def _stored(day: str, reader: str) -> list[dict]:
@@ -171,11 +175,11 @@ def _stored(day: str, reader: str) -> list[dict]:
 def test_changed_interests_apply_from_the_next_day_and_nothing_is_sent_again(home, smtp):
     _deliver(DAY, smtp.port)
     sent = _stored(DAY, "ann@example.com")
-    add_reader(settings.readers_file(), Reader("ann@example.com", "Ann", ("electric cars",)))
+    add_reader(settings.readers_file(), Reader("ann@example.com", "Ann", ("octopuses and sea creatures",)))
     _deliver(DAY, smtp.port)
     assert len(_mail(smtp, "ann@example.com")) == 1
     assert _stored(DAY, "ann@example.com") == sent
     _deliver(NEXT_DAY, smtp.port)
     ann_next = _mail(smtp, "ann@example.com")[-1]
-    assert "electric car" in _items(ann_next)[0].lower()
-    assert "matched your interest: electric cars" in ann_next
+    assert "octopus" in _items(ann_next)[0].lower()
+    assert "1. matched your interest: octopuses and sea creatures" in ann_next
