@@ -31,7 +31,7 @@ def main() -> None:
     home = Path(args.home).expanduser() if args.home else Path(tempfile.mkdtemp(prefix="podigest-screens-"))
     os.environ["PODIGEST_HOME"] = str(home)
     if not args.home:
-        subprocess.run([str(Path(sys.executable).parent / "podigest"), "-q", "demo"], check=True)
+        subprocess.run([sys.executable, "-m", "podigest_dagster.cli", "demo"], check=True, stdout=subprocess.DEVNULL)
 
     from podigest_dagster import settings
     from podigest_dagster.core.digest.site import build_site, load_archive

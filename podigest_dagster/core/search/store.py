@@ -249,9 +249,15 @@ def meaning_hits(
     return conn.execute(MEANING_HITS_SQL, params).fetchall()
 
 
+HIGHLIGHT_TERMS_SQL = f"""
+SELECT DISTINCT stem(token, '{fts.STEMMER}') FROM (SELECT unnest({fts.schema(TABLE)}.tokenize($query)) AS token)
+WHERE token <> '' AND token NOT IN (SELECT sw FROM {fts.schema(TABLE)}.stopwords)
+"""  # noqa: S608 - constants only
+
+
 def query_stems(conn: duckdb.DuckDBPyConnection, query: str) -> set[str]:
-    """The query's stemmed terms, as the index matches them."""
-    return {row[0] for row in conn.execute(fts.query_terms_sql(TABLE), {"query": query}).fetchall() if row[0]}
+    """The query's stemmed terms that can match (stopwords are never indexed), to mark in snippets."""
+    return {row[0] for row in conn.execute(HIGHLIGHT_TERMS_SQL, {"query": query}).fetchall() if row[0]}
 
 
 def word_stems(conn: duckdb.DuckDBPyConnection, words: list[str]) -> dict[str, str]:
