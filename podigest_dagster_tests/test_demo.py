@@ -1,9 +1,13 @@
-"""`podigest demo`, the README's first command, end to end: real feeds, Whisper, embeddings, dbt, digest."""
+"""`podigest demo`, the README's first command, end to end: real feeds, Whisper, embeddings, dbt, digest; and
+`podigest run` again on the done demo day: quiet, forced, with no model loaded and dbt skipped."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +17,7 @@ import duckdb
 import numpy as np
 import pytest
 
+from podigest_dagster.cli import main
 from podigest_dagster.core.insights.embedding import Embedder
 from podigest_dagster.demo import DEMO_DATE, DEMO_PREVIOUS_DATE
 from podigest_dagster.demo.scripts import DEMO_DAY
@@ -87,8 +92,75 @@ def test_rerunning_the_demo_day_adds_no_rows_and_redoes_no_transcription(demo_ho
     before = counts(home)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         stamps = conn.execute("SELECT episode_id, transcribed_at FROM transcripts ORDER BY 1").fetchall()
-    result = podigest(home, "run", "--date", DEMO_DATE, "--feeds", str(home / "demo-feeds.yaml"))
+    result = podigest(home, "-v", "run", "--force", "--date", DEMO_DATE, "--feeds", str(home / "demo-feeds.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "STEP_SUCCESS" in result.stderr and "RUN_SUCCESS" in result.stderr
+    assert "dbt: unchanged since the build of" in result.stderr
+    assert "transcripts: 0 by Whisper, 0 from the publisher, 4 already done, 0 failed" in result.stdout
+    assert "embeddings: 0 new" in result.stdout
+    assert re.search(r"^dbt: unchanged, skipped \(\d+ results from the last build\)", result.stdout, re.M)
     assert counts(home) == before
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         assert conn.execute("SELECT episode_id, transcribed_at FROM transcripts ORDER BY 1").fetchall() == stamps
+
+
+ANSI = re.compile(r"\x1b\[")
+
+
+def test_demo_prints_one_line_per_step_with_counts_and_the_transcription_progress(demo_home):
+    _, result = demo_home
+    out = result.stdout
+    lines = out.splitlines()
+    for start in ("episodes: ", "audio: ", "transcripts: 3 by Whisper, 1 from the publisher, 0 already done, 0 failed",
+                  "candidates: ", "embeddings: ", "clusters: ", "top insights: ", "digest: ", "delivery: "):
+        assert any(line.startswith(start) for line in lines), (start, out)
+    assert len(re.findall(r"^dbt: \d+ passed, 0 failed \(", out, re.M)) == 2, out
+    windows = [line for line in lines if re.match(r"  episode \d/4 \S+: window 1/1, [\d:]+ of [\d:]+ audio, ", line)]
+    assert len(windows) == 3 and all(" real time, " in line for line in windows), out
+    assert any(re.match(r"  episode 4/4 \S+: \d+ segments from whisper:base", line) for line in lines), out
+    assert "STEP_SUCCESS" not in out + result.stderr and "Running with dbt" not in out and " START sql " not in out
+    assert not ANSI.search(out + result.stderr), "colour on a stream that is not a terminal"
+
+
+def runs_of(home: Path) -> int:
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        return len(instance.get_runs())
+
+
+def test_a_quiet_run_of_the_done_demo_day_prints_one_line_and_starts_no_run(demo_home):
+    home, _ = demo_home
+    runs = runs_of(home)
+    result = podigest(home, "-q", "run", "--date", DEMO_DATE, "--feeds", str(home / "demo-feeds.yaml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr == ""
+    [line] = result.stdout.splitlines()
+    assert re.fullmatch(rf"podigest: {DEMO_DATE} up to date, checked in [\d.]+s: \d+ insights? in .*{DEMO_DATE}\.md", line)
+    assert runs_of(home) == runs
+
+
+def test_a_forced_run_of_the_done_demo_day_loads_no_model(demo_home, monkeypatch):
+    home, _ = demo_home
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a model was loaded on a re-run with nothing to do")
+
+    monkeypatch.setattr("podigest_dagster.core.transcribe.engine.load_model", refuse)
+    monkeypatch.setattr("podigest_dagster.defs.transcribe.resources.shared_transcriber", refuse)
+    monkeypatch.setattr("podigest_dagster.core.insights.embedding._load", refuse)
+    for name in [n for n in os.environ if n.startswith(("PODIGEST_", "DAGSTER_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PODIGEST_HOME", str(home))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["-q", "run", "--force", "--date", DEMO_DATE, "--feeds", str(home / "demo-feeds.yaml")])
+    assert code == 0, err.getvalue()
+    assert err.getvalue() == "" and len(out.getvalue().splitlines()) == 1
+
+
+def test_demo_builds_the_web_archive_and_indexes_everything_said_for_search(demo_home):
+    home, _ = demo_home
+    assert (home / "site" / "index.html").is_file() and (home / "site" / f"{DEMO_DATE}.html").is_file()
+    result = podigest(home, "search", "heat pumps", "--mode", "words", "--format", "json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    hits = json.loads(result.stdout)
+    assert hits and "heat" in hits[0]["snippet"].lower() and "#t=" in hits[0]["url"]
