@@ -294,6 +294,11 @@ def _own_command() -> str:
 
 
 def cmd_digest(args: argparse.Namespace) -> None:
+    if args.reader:
+        from podigest_dagster.cli_readers import print_reader_digest
+
+        print_reader_digest(_day(args.date), args.reader, args.format)
+        return
     text = read_digest(_day(args.date), args.format)
     if args.format == "json":
         text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
@@ -457,6 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     digest = command("digest", help="print the stored digest of a day")
     digest.add_argument("--date", type=_valid_date, default=None, help="YYYY-MM-DD (default: yesterday)")
     digest.add_argument("--format", choices=FORMATS, default="md")
+    digest.add_argument("--reader", metavar="EMAIL", help="that reader's own digest (readers.yaml), with why each item is there")
     digest.set_defaults(func=cmd_digest)
 
     feeds = command("feeds", help="manage the feeds to poll")
@@ -492,6 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
     ui = command("ui", help="open the Dagster UI (dagster dev) on this PODIGEST_HOME's runs")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    from podigest_dagster import cli_readers
+
+    cli_readers.add_commands(sub, command)
     from podigest_dagster import cli_warehouse
 
     cli_warehouse.add_commands(sub, command)
