@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import pytest
+from filelock import FileLock
 
 from podigest_dagster import settings
 from podigest_dagster.core.digest.readers import Reader, add_reader
@@ -86,10 +88,7 @@ def _resources(db: str, port: int | None = None) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """A warehouse with two days of top insights (the real insight assets), built once for the module."""
-    db = str(tmp_path_factory.mktemp("readers") / "warehouse.duckdb")
+def _prepare(db: str) -> None:
     _store_day(db, DAY, day_episodes())
     next_day = [
         episode("grid-2", "Grid Talk", f"You're listening to Grid Talk. {OCTOPUS_CLAIM} {INSIGHTS['restaurants']}"),
@@ -98,7 +97,24 @@ def prepared(tmp_path_factory):
     _store_day(db, NEXT_DAY, next_day)
     for day in (DAY, NEXT_DAY):
         assert dg.materialize(INSIGHT_ASSETS, partition_key=day, resources=_resources(db)).success
-    return db
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, worker_id):
+    """A warehouse with two days of top insights (the real insight assets), built once for the test run:
+    under xdist the first worker builds it in the run's shared temp folder and the other copies it."""
+    if worker_id == "master":
+        db = tmp_path_factory.mktemp("readers") / "warehouse.duckdb"
+        _prepare(str(db))
+        return str(db)
+    shared = tmp_path_factory.getbasetemp().parent / "reader-digests-warehouse.duckdb"
+    with FileLock(f"{shared}.build-lock"):
+        if not shared.exists():
+            building = tmp_path_factory.mktemp("readers") / "warehouse.duckdb"
+            _prepare(str(building))
+            shutil.copy(building, f"{shared}.tmp")
+            Path(f"{shared}.tmp").replace(shared)
+    return str(shared)
 
 
 @pytest.fixture
