@@ -12,6 +12,8 @@ Prints wall time per worker count, the transcription steps each worker ran, and 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,7 +62,8 @@ def measure(workers: int, repeat: int, root: Path) -> tuple[float, dict[str, int
 
                 with read_connection(c.env["PODIGEST_WAREHOUSE"]) as conn:
                     [(audio_s,)] = conn.execute(
-                        "SELECT coalesce(sum(audio_duration_s), 0) FROM transcripts WHERE partition_date = ?", [DAY]
+                        "SELECT coalesce(sum(audio_duration_s), 0) FROM transcripts WHERE partition_date = ?",
+                        [DAY],
                     ).fetchall()
         steps = Counter(h[0].split("@")[0] for k, h in hosts.items() if k.startswith(TRANSCRIBE_STEP))
         return wall, dict(sorted(steps.items())), float(audio_s)
@@ -69,18 +72,36 @@ def measure(workers: int, repeat: int, root: Path) -> tuple[float, dict[str, int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=1, help="say each episode's text this many times")
+    parser.add_argument(
+        "--only", type=int, help=argparse.SUPPRESS
+    )  # one measurement, in a process of its own
     args = parser.parse_args()
+    if args.only:
+        with tempfile.TemporaryDirectory(prefix="podigest-bench-scale-") as tmp:
+            print("RESULT " + json.dumps(measure(args.only, args.repeat, Path(tmp))), flush=True)
+        return
     results = {}
-    with tempfile.TemporaryDirectory(prefix="podigest-bench-scale-") as tmp:
-        for workers in (1, 2):
-            results[workers] = measure(workers, args.repeat, Path(tmp) / f"w{workers}")
-            print(f"bench-scale: {workers} worker(s) done in {results[workers][0]:.1f}s", flush=True)
+    for workers in (1, 2):
+        # A process per measurement: Celery keeps its app (and its result-store connection) per process.
+        done = subprocess.run(
+            [sys.executable, __file__, "--only", str(workers), "--repeat", str(args.repeat)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+        if done.returncode or not lines:
+            raise SystemExit(f"the run with {workers} worker(s) failed:\n{done.stderr[-3000:]}")
+        results[workers] = json.loads(lines[-1][len("RESULT ") :])
+        print(f"bench-scale: {workers} worker(s) done in {results[workers][0]:.1f}s", flush=True)
     (one, steps1, audio), (two, steps2, _) = results[1], results[2]
     print()
-    print(f"{len(DAY_EPISODES)} episodes, {audio:.0f} s of speech, Celery on Redis, DuckLake on PostgreSQL, "
-          "1 CPU thread per worker")
+    print(
+        f"{len(DAY_EPISODES)} episodes, {audio:.0f} s of speech, Celery on Redis, DuckLake on PostgreSQL, "
+        "1 CPU thread per worker"
+    )
     print("| workers | wall time | transcription steps per worker |")
     print("| --- | --- | --- |")
     print(f"| 1 | {one:.1f} s | {steps1} |")
