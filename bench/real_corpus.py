@@ -1,0 +1,470 @@
+"""Evaluation days composed from the real-podcast corpus, and a local server that publishes them as feeds.
+
+    python3 bench/real_corpus.py build  [--corpus DIR] [--out bench/real_days.json]   # remake the manifest
+    python3 bench/real_corpus.py show   [--manifest bench/real_days.json]             # list the days
+    python3 bench/real_corpus.py serve  --day 2026-09-07                               # serve one day's feeds
+
+The corpus (../shared/real-podcasts, or --corpus / $PODIGEST_REAL_PODCASTS) holds real transcripts of
+13 shows with their index.json and labels.json; its README lists the public repositories it is built
+from. The transcripts belong to their shows and never enter this repository: the manifest
+(bench/real_days.json) holds only references (episode ids, shows, titles and the synthetic publication
+times).
+
+Composition (deterministic, standard library only): NUM_DAYS days, each a mix of shows that could
+plausibly talk about the same things on one day: an AI show as the anchor, two more AI/tech shows, a
+long-interview show, a history/economics show, a gadget or craft show and a comedy show (Harmontown; on
+every third day a science show takes its slot, since it has only 8 episodes), plus a second science show
+on some days. Within a slot the unused episode closest to the day so far (TF-IDF cosine over the
+transcript words) is chosen, so shows overlap in topic where the corpus allows; no episode is used twice.
+Each chosen episode gets a synthetic publication time on its day (UTC). The last third of the days is
+held out: never tune on them.
+
+The server (`CorpusServer`) is a real http.server on 127.0.0.1 (random port) in a thread; each show of a
+day is an RSS feed whose items carry guid = the corpus episode_id, a pubDate on the composed day, a tiny
+silent WAV enclosure (unique per episode) and a `<podcast:transcript>` pointing at the transcript file,
+served by the same server with the MIME type from index.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import re
+import struct
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+from xml.sax.saxutils import escape, quoteattr
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = REPO.parent / "shared" / "real-podcasts"
+DEFAULT_MANIFEST = REPO / "bench" / "real_days.json"
+
+FIRST_DAY = date(2026, 9, 7)
+NUM_DAYS = 12
+HELDOUT_SHARE = 1 / 3
+FIRST_PUBLISHED_HOUR = 5
+PUBLISH_STEP_MIN = 97
+
+COMEDY_SHOWS = ("harmontown",)
+# One slot per line: (slot name, shows it may take an episode from). The anchor takes the earliest unused
+# episode of its first show that has one left; every other slot takes the closest unused episode.
+SLOTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ai_anchor", ("how-i-ai", "ai-engineer")),
+    ("ai_peer", ("aboard-podcast", "naval", "ai-engineer", "practical-ai", "oxide-and-friends")),
+    ("ai_peer_2", ("aboard-podcast", "naval", "ai-engineer", "practical-ai", "oxide-and-friends")),
+    ("long_interview", ("lennys-podcast", "relentless")),
+    ("history_economics", ("seen-and-the-unseen",)),
+    ("gadget_craft", ("mkbhd", "the-iron-snail")),
+    ("comedy", COMEDY_SHOWS),
+)
+COMEDY_FALLBACK = ("huberman-lab",)
+# The comedy show has 8 episodes for 12 days: days 2, 5, 8, 11 take a science show in its slot instead, so
+# dev and held-out days both have comedy; days 1, 4, 7, 10 also get a science show as an eighth show.
+NO_COMEDY_EVERY = 3
+EXTRA_SCIENCE_EVERY = 3
+EXTRA_SCIENCE_SHOWS = ("huberman-lab",)
+
+_WORD = re.compile(r"[a-z]{4,}")
+_TIMING = re.compile(r"-->")
+_TAG = re.compile(r"<[^>]*>")
+_STOP = frozenset(
+    "that this with have they there their what when where which would could should about just really know "
+    "like think going yeah okay right because people things thing something some more very well been were "
+    "then than them these those into your from will said also much many even only other over want make "
+    "kind sort lot lots mean actually gonna here back time good great little being doing does didn "
+    "dont thats youre theyre isnt wasnt whats okay alright cause maybe sure guess feel yes".split()
+)
+
+
+# --- corpus ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One corpus episode as index.json describes it (the transcript stays in the corpus directory)."""
+
+    episode_id: str
+    show: str
+    show_slug: str
+    title: str
+    date: str | None
+    duration_s: float | None
+    file: str
+    mime: str
+    timestamps: bool
+
+
+def corpus_dir(path: str | os.PathLike | None = None) -> Path:
+    """The corpus directory: the argument, else $PODIGEST_REAL_PODCASTS, else ../shared/real-podcasts."""
+    chosen = path or os.environ.get("PODIGEST_REAL_PODCASTS") or DEFAULT_CORPUS
+    found = Path(chosen).expanduser().resolve()
+    if not (found / "index.json").is_file():
+        raise SystemExit(f"no real-podcast corpus at {found} (index.json missing); pass --corpus DIR")
+    return found
+
+
+def load_index(corpus: Path) -> dict[str, Episode]:
+    """episode_id -> Episode from index.json."""
+    entries = json.loads((corpus / "index.json").read_text(encoding="utf-8"))
+    return {
+        e["episode_id"]: Episode(
+            e["episode_id"], e["show"], e["show_slug"], e.get("title") or e["episode_id"], e.get("date"),
+            e.get("duration_s"), e["file"], e["mime"], bool(e.get("timestamps", True)),
+        )
+        for e in entries
+    }
+
+
+def load_labels(corpus: Path) -> dict[str, dict]:
+    """episode_id -> {"ad_spans": [[start_s, end_s], ...], "highlights": [...]} (Focus-AI episodes only)."""
+    path = corpus / "labels.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def index_fingerprint(corpus: Path) -> str:
+    return hashlib.sha256((corpus / "index.json").read_bytes()).hexdigest()[:16]
+
+
+def transcript_words(corpus: Path, episode: Episode) -> list[str]:
+    """The transcript's words, lower case, for topic similarity only (timing lines and markup dropped)."""
+    raw = (corpus / episode.file).read_text(encoding="utf-8", errors="replace")
+    if episode.mime == "application/json":
+        try:
+            text = " ".join(str(s.get("body") or "") for s in json.loads(raw).get("segments") or [])
+        except (ValueError, AttributeError):
+            text = raw
+    elif episode.mime in ("text/vtt", "application/x-subrip"):
+        lines = [ln for ln in raw.splitlines() if not _TIMING.search(ln) and not ln.strip().isdigit()]
+        text = _TAG.sub(" ", "\n".join(lines))
+    else:
+        text = raw
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+
+
+# --- composition -----------------------------------------------------------------------------------
+
+
+def tfidf_vectors(docs: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    """Unit-length TF-IDF vectors (sublinear tf), words in fewer than two documents left out."""
+    df: Counter[str] = Counter()
+    for words in docs.values():
+        df.update(set(words))
+    n = len(docs)
+    vectors = {}
+    for key, words in docs.items():
+        tf = Counter(w for w in words if df[w] >= 2)
+        vec = {w: (1 + math.log(c)) * math.log(n / df[w]) for w, c in tf.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        vectors[key] = {w: v / norm for w, v in vec.items()}
+    return vectors
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return sum(v * large.get(w, 0.0) for w, v in small.items())
+
+
+def _add(profile: dict[str, float], vec: dict[str, float]) -> None:
+    for w, v in vec.items():
+        profile[w] = profile.get(w, 0.0) + v
+
+
+def _normalised(profile: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in profile.values())) or 1.0
+    return {w: v / norm for w, v in profile.items()}
+
+
+def _sort_key(ep: Episode) -> tuple[str, str]:
+    return (ep.date or "9999", ep.episode_id)
+
+
+def compose_days(
+    index: dict[str, Episode], vectors: dict[str, dict[str, float]], num_days: int = NUM_DAYS
+) -> list[dict]:
+    """The days: for each, the chosen episodes by slot (each corpus episode used at most once)."""
+    by_show: dict[str, list[Episode]] = {}
+    for ep in sorted(index.values(), key=_sort_key):
+        by_show.setdefault(ep.show_slug, []).append(ep)
+    used: set[str] = set()
+    days = []
+    for number in range(num_days):
+        slots = list(SLOTS)
+        comedy_left = any(e.episode_id not in used for s in COMEDY_SHOWS for e in by_show.get(s, []))
+        if number % NO_COMEDY_EVERY == NO_COMEDY_EVERY - 1 or not comedy_left:
+            slots[-1] = ("science_instead_of_comedy", COMEDY_FALLBACK)
+        if number % EXTRA_SCIENCE_EVERY == 1:
+            slots.append(("science", EXTRA_SCIENCE_SHOWS))
+        chosen: list[tuple[str, Episode]] = []
+        profile: dict[str, float] = {}
+        for slot, shows in slots:
+            taken_shows = {e.show_slug for _, e in chosen}
+            pool = [
+                e for s in shows if s not in taken_shows for e in by_show.get(s, []) if e.episode_id not in used
+            ]
+            if not pool:
+                continue
+            if not chosen:
+                first_show = next(s for s in shows if any(e.show_slug == s for e in pool))
+                pick = min((e for e in pool if e.show_slug == first_show), key=_sort_key)
+            else:
+                unit = _normalised(profile)
+                pick = max(pool, key=lambda e: (round(cosine(unit, vectors[e.episode_id]), 9), e.episode_id))
+            chosen.append((slot, pick))
+            used.add(pick.episode_id)
+            _add(profile, vectors[pick.episode_id])
+        days.append({"number": number, "chosen": chosen})
+    return days
+
+
+def build_manifest(corpus: Path, num_days: int = NUM_DAYS) -> dict:
+    """The manifest of composed days (references only: ids, shows, titles, synthetic times, split)."""
+    index = load_index(corpus)
+    slots_shows = {s for _, shows in SLOTS for s in shows} | set(COMEDY_FALLBACK) | set(EXTRA_SCIENCE_SHOWS)
+    docs = {eid: transcript_words(corpus, ep) for eid, ep in index.items() if ep.show_slug in slots_shows}
+    vectors = tfidf_vectors(docs)
+    composed = compose_days({k: v for k, v in index.items() if k in docs}, vectors, num_days)
+    heldout_from = num_days - round(num_days * HELDOUT_SHARE)
+    days = {}
+    for day in composed:
+        when = FIRST_DAY + timedelta(days=day["number"])
+        episodes = []
+        for i, (slot, ep) in enumerate(day["chosen"]):
+            published = datetime(when.year, when.month, when.day, FIRST_PUBLISHED_HOUR, tzinfo=UTC) + timedelta(
+                minutes=PUBLISH_STEP_MIN * i
+            )
+            episodes.append(
+                {
+                    "episode_id": ep.episode_id,
+                    "show": ep.show,
+                    "show_slug": ep.show_slug,
+                    "slot": slot,
+                    "title": ep.title,
+                    "published_at": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+            )
+        days[when.isoformat()] = {
+            "split": "heldout" if day["number"] >= heldout_from else "dev",
+            "episode_ids": [e["episode_id"] for e in episodes],
+            "episodes": episodes,
+        }
+    return {
+        "about": "Evaluation days composed from the real-podcast corpus: references only, no transcript text. "
+        "Rebuild with: python3 bench/real_corpus.py build. Held-out days: never tune on them.",
+        "corpus_index_sha256_16": index_fingerprint(corpus),
+        "num_days": num_days,
+        "heldout_days": [d for d, v in days.items() if v["split"] == "heldout"],
+        "days": days,
+    }
+
+
+def load_manifest(path: str | os.PathLike | None = None) -> dict:
+    """The manifest written by `build` (bench/real_days.json by default)."""
+    found = Path(path or DEFAULT_MANIFEST)
+    if not found.is_file():
+        raise SystemExit(f"no manifest at {found}: run python3 bench/real_corpus.py build")
+    return json.loads(found.read_text(encoding="utf-8"))
+
+
+def select_days(manifest: dict, split: str = "all", days: Iterable[str] | None = None) -> list[str]:
+    """The composed days to run, in date order: the listed ones, else all days of a split."""
+    known = manifest["days"]
+    if days:
+        wanted = list(days)
+        unknown = [d for d in wanted if d not in known]
+        if unknown:
+            raise SystemExit(f"not composed days: {', '.join(unknown)} (see python3 bench/real_corpus.py show)")
+        return sorted(wanted)
+    return sorted(d for d, v in known.items() if split == "all" or v["split"] == split)
+
+
+# --- serving ---------------------------------------------------------------------------------------
+
+
+def silent_wav(episode_id: str) -> bytes:
+    """A tiny valid WAV (8 kHz mono, ~0.1 s of near-silence), its length and samples unique per episode."""
+    digest = hashlib.sha256(episode_id.encode()).digest()
+    samples = 800 + digest[0]
+    data = b"".join(struct.pack("<h", (digest[i % len(digest)] % 3) - 1) for i in range(samples))
+    header = b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE"
+    fmt = b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+    return header + fmt + b"data" + struct.pack("<I", len(data)) + data
+
+
+def feed_xml(show: str, items: list[dict], base: str) -> bytes:
+    """An RSS 2.0 feed with iTunes and Podcasting 2.0 namespaces for one show's items of a day."""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
+        'xmlns:podcast="https://podcastindex.org/namespace/1.0">\n<channel>\n'
+        f"<title>{escape(show)}</title>\n<link>{escape(base)}/</link>\n"
+        f"<description>{escape(show)} (real-podcast corpus, served locally for evaluation)</description>\n"
+        "<language>en</language>\n"
+    ]
+    for item in items:
+        ep: Episode = item["episode"]
+        published = datetime.strptime(item["published_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        audio_url = f"{base}/audio/{quote(ep.episode_id)}.wav"
+        transcript_url = f"{base}/transcripts/{quote(ep.file)}"
+        duration = f"<itunes:duration>{int(ep.duration_s)}</itunes:duration>\n" if ep.duration_s else ""
+        parts.append(
+            "<item>\n"
+            f"<title>{escape(ep.title)}</title>\n"
+            f'<guid isPermaLink="false">{escape(ep.episode_id)}</guid>\n'
+            f"<pubDate>{format_datetime(published)}</pubDate>\n"
+            f'<enclosure url={quoteattr(audio_url)} length="{len(silent_wav(ep.episode_id))}" type="audio/wav"/>\n'
+            f"{duration}"
+            f"<podcast:transcript url={quoteattr(transcript_url)} type={quoteattr(ep.mime)}/>\n"
+            "</item>\n"
+        )
+    parts.append("</channel>\n</rss>\n")
+    return "".join(parts).encode("utf-8")
+
+
+class CorpusServer:
+    """Serves composed days as RSS feeds, transcripts and enclosures on 127.0.0.1 (random port), in a thread.
+
+    Use as a context manager; `feeds(day)` gives [{"url", "name"}] for a feeds.yaml."""
+
+    def __init__(self, corpus: Path, manifest: dict, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.corpus = corpus
+        self.manifest = manifest
+        self.index = load_index(corpus)
+        self._files = {ep.file: ep for ep in self.index.values()}
+        self._httpd = ThreadingHTTPServer((host, port), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="corpus-server", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> CorpusServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def day_items(self, day: str) -> dict[str, list[dict]]:
+        """show_slug -> the day's items of that show (the episode and its synthetic publication time)."""
+        shows: dict[str, list[dict]] = {}
+        for entry in self.manifest["days"][day]["episodes"]:
+            ep = self.index[entry["episode_id"]]
+            shows.setdefault(ep.show_slug, []).append({"episode": ep, "published_at": entry["published_at"]})
+        return shows
+
+    def feeds(self, day: str) -> list[dict[str, str]]:
+        out = []
+        for slug, items in self.day_items(day).items():
+            out.append({"url": f"{self.base_url}/feeds/{day}/{slug}.xml", "name": items[0]["episode"].show})
+        return out
+
+    def feeds_yaml(self, day: str) -> str:
+        lines = ["feeds:"]
+        for feed in self.feeds(day):
+            lines += [f"  - url: {json.dumps(feed['url'])}", f"    name: {json.dumps(feed['name'])}"]
+        return "\n".join(lines) + "\n"
+
+    def _route(self, path: str) -> tuple[int, str, bytes]:
+        parts = unquote(urlsplit(path).path).lstrip("/").split("/", 1)
+        if len(parts) == 2 and parts[0] == "feeds":
+            day, _, name = parts[1].partition("/")
+            slug = name.removesuffix(".xml")
+            items = self.day_items(day).get(slug) if day in self.manifest["days"] else None
+            if items:
+                return 200, "application/rss+xml; charset=utf-8", feed_xml(items[0]["episode"].show, items, self.base_url)
+        elif len(parts) == 2 and parts[0] == "transcripts" and parts[1] in self._files:
+            ep = self._files[parts[1]]
+            mime = ep.mime + ("; charset=utf-8" if ep.mime.startswith("text/") else "")
+            return 200, mime, (self.corpus / ep.file).read_bytes()
+        elif len(parts) == 2 and parts[0] == "audio" and parts[1].removesuffix(".wav") in self.index:
+            return 200, "audio/wav", silent_wav(parts[1].removesuffix(".wav"))
+        return 404, "text/plain", b"not found\n"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _respond(self, with_body: bool) -> None:
+                status, mime, body = server._route(self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", mime)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if with_body:
+                    self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self._respond(True)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self._respond(False)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                return
+
+        return Handler
+
+
+# --- command line ----------------------------------------------------------------------------------
+
+
+def _show(manifest: dict) -> None:
+    for day, entry in sorted(manifest["days"].items()):
+        print(f"{day}  {entry['split']:<8} {len(entry['episodes'])} shows")
+        for ep in entry["episodes"]:
+            print(f"    {ep['slot']:<24} {ep['show']:<26} {ep['title'][:70]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="compose the days and write the manifest")
+    build.add_argument("--corpus", help="corpus dir (default $PODIGEST_REAL_PODCASTS or ../shared/real-podcasts)")
+    build.add_argument("--out", default=str(DEFAULT_MANIFEST))
+    build.add_argument("--days", type=int, default=NUM_DAYS)
+    show = sub.add_parser("show", help="list the composed days")
+    show.add_argument("--manifest", default=str(DEFAULT_MANIFEST))
+    serve = sub.add_parser("serve", help="serve one day's feeds until interrupted and print its feeds.yaml")
+    serve.add_argument("--day", required=True)
+    serve.add_argument("--corpus")
+    serve.add_argument("--manifest", default=str(DEFAULT_MANIFEST))
+    serve.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    if args.command == "build":
+        manifest = build_manifest(corpus_dir(args.corpus), args.days)
+        Path(args.out).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        _show(manifest)
+        print(f"wrote {args.out}")
+        return 0
+    manifest = load_manifest(args.manifest)
+    if args.command == "show":
+        _show(manifest)
+        return 0
+    select_days(manifest, days=[args.day])
+    with CorpusServer(corpus_dir(args.corpus), manifest, port=args.port) as server:
+        print(server.feeds_yaml(args.day), end="", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
