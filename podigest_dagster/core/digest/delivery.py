@@ -99,8 +99,8 @@ def _send_one(connect: Connect, date: str, letter: Letter, mailing: Mailing, log
 
     `send_email` reports every failure as SmtpSendError (saying whether the body may have gone out); any
     other exception here happened before the hand-over, so the claim is settled `failed` and retried."""
-    reader = letter.reader
     with connect() as conn:
+        reader = _ledger_key(conn, date, letter.reader)
         message_id = ledger.claim(conn, date, EMAIL, reader, new_message_id(mailing.sender), mailing.resend_unknown)
         if message_id is not None:
             ledger.describe(conn, date, EMAIL, reader, letter.digest, letter.items)
@@ -127,6 +127,15 @@ def _send_one(connect: Connect, date: str, letter: Letter, mailing: Mailing, log
         ledger.mark_sent(conn, date, EMAIL, reader)
     log.info(f"email for {date} sent to {letter.recipient} ({message_id})")
     return "sent"
+
+
+def _ledger_key(conn, date: str, reader: str) -> str:
+    """The reader's row key for the day: their bare lower-cased address, or the recipient as an earlier
+    version wrote it ("Ann <Ann@x.org>") when such a row exists, so re-running an old day never resends."""
+    rows = ledger.load(conn, date, EMAIL)
+    if reader in rows:
+        return reader
+    return next((recipient for recipient in rows if reader_key(recipient) == reader), reader)
 
 
 def _settle_failure(connect: Connect, date: str, recipient: str, exc: SmtpSendError, log: Log) -> str:

@@ -105,3 +105,11 @@ def test_publishing_rss_links_the_feed_to_the_public_url_or_else_to_the_cited_ep
     local = publish_rss(connect, tmp_path, DAY, [entry]).read_text()
     assert "file:" not in local and tmp_path.as_posix() not in local
     assert feedparser.parse(local).entries[0].link == "https://show.example/ep1"
+
+
+def test_a_day_sent_under_a_named_recipient_before_is_not_sent_again_under_the_bare_address(connect, smtp):
+    with connect() as conn:
+        ledger.record_published(conn, DAY, "email", "Ann Lee <Ann@Example.com>", "<old@example.org>")
+    counts = send_digest(connect, DIGEST, mailing(smtp.port, "ann@example.com", "bob@example.com"), Log())
+    assert (counts["sent"], counts["already_sent"]) == (1, 1)
+    assert [r.rcpt_tos for r in smtp.received] == [["bob@example.com"]]
