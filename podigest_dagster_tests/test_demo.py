@@ -155,3 +155,12 @@ def test_a_forced_run_of_the_done_demo_day_loads_no_model(demo_home, monkeypatch
         code = main(["-q", "run", "--force", "--date", DEMO_DATE, "--feeds", str(home / "demo-feeds.yaml")])
     assert code == 0, err.getvalue()
     assert err.getvalue() == "" and len(out.getvalue().splitlines()) == 1
+
+
+def test_demo_builds_the_web_archive_and_indexes_everything_said_for_search(demo_home):
+    home, _ = demo_home
+    assert (home / "site" / "index.html").is_file() and (home / "site" / f"{DEMO_DATE}.html").is_file()
+    result = podigest(home, "search", "heat pumps", "--mode", "words", "--format", "json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    hits = json.loads(result.stdout)
+    assert hits and "heat" in hits[0]["snippet"].lower() and "#t=" in hits[0]["url"]
