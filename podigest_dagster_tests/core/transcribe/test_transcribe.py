@@ -160,7 +160,7 @@ def test_guards_drop_empty_and_repeated_segments_and_renumber():
     assert [(s.seq, s.text) for s in kept] == [(0, "First point."), (1, "Second point."), (2, "First point.")]
 
 
-def test_a_window_is_split_into_sentences_with_interpolated_times():
+def test_a_window_is_split_into_sentences_with_interpolated_times_by_the_one_splitter():
     window = Segment(
         0, 10.0, 30.0, "First one here. Second one, longer than that! And 3 more? yes e.g. this", -0.2, 0.1
     )
@@ -168,7 +168,8 @@ def test_a_window_is_split_into_sentences_with_interpolated_times():
     assert [p.text for p in parts] == [
         "First one here.",
         "Second one, longer than that!",
-        "And 3 more? yes e.g. this",
+        "And 3 more?",
+        "yes e.g. this",
     ]
     assert parts[0].start_s == 10.0 and parts[-1].end_s == 30.0
     assert all(a.end_s == b.start_s for a, b in zip(parts, parts[1:], strict=False))
