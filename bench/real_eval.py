@@ -78,11 +78,18 @@ PRONOUNS = frozenset(
 )
 # Sponsor-read cues, used only to flag suspected ads in shows labels.json has no ad spans for.
 SPONSOR_CUES = re.compile(
-    r"\b(?:brought to you by|sponsor(?:ed|s)?\b|promo code|use code|free trial|\w+\.com/\w+|"
+    r"\b(?:brought to (?:you|us) by|sponsor(?:ed|s|ing)?\b|promo code|use code|free trial|\w+\.com/\w+|"
+    r"for (?:our )?listeners of|\$[\d,]+ (?:discount|off)|discount|"
     r"acknowledge our sponsor|visit \w+\.com|support for (?:the|this) (?:show|podcast))",
     re.I,
 )
-_EXPLETIVE_IT = re.compile(r"^it(?:'s| is| was| will be| would be)(?:\s+\w+){0,3}?\s+(?:to|that|when|if)\b", re.I)
+_EXPLETIVE_IT = re.compile(
+    r"^it(?:'s| is| was| will be| would be)\s+(?:(?:not|really|very|so|also|just|actually|still|often)\s+)?"
+    r"(?:important|hard|easy|possible|impossible|clear|true|likely|unlikely|worth|better|best|crucial|critical|"
+    r"essential|necessary|interesting|surprising|common|rare|difficult|easier|harder|cheaper|faster|natural|"
+    r"normal|obvious|safe|useful|helpful|time)\s+(?:to|that|when|if|for)\b",
+    re.I,
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=\S)")
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*\s*$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -439,9 +446,15 @@ def build_items(wh: Warehouse, digest: dict, index: dict, labels: dict) -> list[
             )
             start = float(src.get("start_s") or 0.0)
             end = float(src.get("end_s") if src.get("end_s") is not None else start)
+            # Closest span; among equal spans (untimed transcripts are all at 0 s) the representative, then
+            # the best-scoring member, which is the one the product cites for its show.
             member = min(
                 (m for m in members if m["episode_id"] == eid),
-                key=lambda m: abs(m["start_s"] - start) + abs(m["end_s"] - end),
+                key=lambda m: (
+                    abs(m["start_s"] - start) + abs(m["end_s"] - end),
+                    m["candidate_id"] != stored.get("candidate_id"),
+                    -float(m["score"] or 0.0),
+                ),
                 default=None,
             )
             raw = member["raw"] if member else ""
@@ -738,7 +751,8 @@ def candidate_pairs(wh: Warehouse, items: list[Item], max_per_cluster: int = 4, 
         for src in t["sources"][1:]:
             other = min(
                 (m for m in group if m["episode_id"] == src.get("episode_id")),
-                key=lambda m: abs(m["start_s"] - float(src.get("start_s") or 0)), default=None,
+                key=lambda m: (abs(m["start_s"] - float(src.get("start_s") or 0)), -float(m["score"] or 0.0)),
+                default=None,
             )
             if other is not None:
                 add("digest_support", rep, other, rank=t["rank"])
