@@ -53,6 +53,7 @@ readers:
     muted_shows: [City Lab Talk]
   - email: dan@example.com
     muted_topics: [free parking]
+  - email: eve@example.com                  # no interests: the general digest
 """
 
 
@@ -164,11 +165,15 @@ def test_two_readers_with_different_interests_get_different_relevant_items_each_
         ledger = dict(
             conn.execute("SELECT recipient, digest FROM deliveries WHERE channel = 'email'").fetchall()
         )
-    assert ledger == {f"{name}@example.com": "reader" for name in ("ann", "bob", "cara", "dan")}
+    assert ledger == {**{f"{name}@example.com": "reader" for name in ("ann", "bob", "cara", "dan")},
+                      "eve@example.com": "general"}  # fmt: skip
+    (eve,) = _mail(smtp, "eve@example.com")
+    everyone = (settings.digests_dir() / f"{DAY}.txt").read_text(encoding="utf-8")
+    assert _items(eve) == _items(everyone) and "You get the general digest" in eve.split("Why these items")[1]
     logs = "\n".join(e.user_message for e in instance.all_logs(result.run_id))
     assert "line 8: not an email address" in logs
     _deliver(DAY, smtp.port)
-    assert len(smtp.received) == 4
+    assert len(smtp.received) == 5
 
 
 def test_a_muted_show_or_topic_never_appears_in_that_readers_digest(home, smtp):

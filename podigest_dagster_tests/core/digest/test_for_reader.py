@@ -1,0 +1,78 @@
+"""A reader's own top 5 on the hand-written insight day: re-ranked by their interests, yet never below the
+quality floor, never padded, one item per idea, and the general digest for a reader with no interests."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from podigest_dagster.core.digest.for_reader import TOP_REASON, choose_for_reader
+from podigest_dagster.core.digest.readers import Reader
+from podigest_dagster.core.insights.embedding import Embedder
+from podigest_dagster.core.insights.pipeline import run_day
+from podigest_dagster.core.insights.ranking import RankingConfig
+from podigest_dagster_tests.support.insight_day import day_episodes
+
+DAY = "2024-03-05"
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return Embedder()
+
+
+@pytest.fixture(scope="module")
+def clusters(embedder):
+    return run_day(day_episodes(), None, {}, embedder).clusters
+
+
+def _ids(chosen) -> list[str]:
+    return chosen.candidate_ids
+
+
+def test_an_interest_lifts_its_idea_to_the_top_but_every_item_still_passes_the_floor(clusters, embedder):
+    config = RankingConfig()
+    sleepy = choose_for_reader(Reader("a@example.com", interests=("sleep and heart health",)), DAY, clusters,
+                               embedder.embed, {}, config=config)  # fmt: skip
+    money = choose_for_reader(Reader("b@example.com", interests=("index funds and fees",)), DAY, clusters,
+                              embedder.embed, {}, config=config)  # fmt: skip
+    assert "sleep" in sleepy.digest.items[0].insight.lower()
+    assert "index fund" in money.digest.items[0].insight.lower()
+    assert sleepy.reasons[0] == "matched your interest: sleep and heart health"
+    by_id = {c.representative.candidate_id: c for c in clusters}
+    for chosen in (sleepy, money):
+        assert 1 <= len(chosen.digest.items) <= config.top_n
+        assert all(by_id[cid].representative.score >= config.min_insight for cid in _ids(chosen))
+        assert len(set(_ids(chosen))) == len(_ids(chosen))
+
+
+def test_an_idea_below_the_floor_never_comes_in_however_well_it_matches(clusters, embedder):
+    config = RankingConfig()
+    scores = sorted({c.representative.score for c in clusters}, reverse=True)
+    # a floor that only the best two ideas pass: a reader interested in the third still gets two items
+    strict = dataclasses.replace(config, min_insight=(scores[1] + scores[2]) / 2)
+    third = next(c for c in clusters if c.representative.score == scores[2])
+    reader = Reader("c@example.com", interests=(third.representative.text[:90],))
+    chosen = choose_for_reader(reader, DAY, clusters, embedder.embed, {}, config=strict)
+    passing = {
+        c.representative.candidate_id for c in clusters if c.representative.score >= strict.min_insight
+    }
+    assert set(_ids(chosen)) <= passing and third.representative.candidate_id not in _ids(chosen)
+    assert len(chosen.digest.items) == len(passing) < config.top_n  # not padded to five
+
+
+def test_an_interest_nothing_comes_close_to_leaves_the_general_order_and_says_so(clusters, embedder):
+    general = choose_for_reader(
+        Reader("d@example.com", muted_topics=("zzyzx",)), DAY, clusters, embedder.embed, {}
+    )
+    far = choose_for_reader(
+        Reader("e@example.com", interests=("medieval falconry",)), DAY, clusters, embedder.embed, {}
+    )
+    assert _ids(far) == _ids(general)
+    assert set(far.reasons) == {TOP_REASON}
+
+
+def test_nothing_to_choose_from_is_an_empty_digest_not_filler(embedder):
+    chosen = choose_for_reader(Reader("f@example.com", interests=("sleep",)), DAY, [], embedder.embed, {})
+    assert chosen.digest.items == [] and chosen.reasons == []
