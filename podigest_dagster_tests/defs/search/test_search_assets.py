@@ -9,7 +9,7 @@ from podigest_dagster import settings
 from podigest_dagster.core.search.query import open_index, search
 from podigest_dagster.defs.search.assets import search_index
 from podigest_dagster.defs.warehouse import WarehouseResource
-from podigest_dagster.warehouse.db import write_connection
+from podigest_dagster.warehouse.db import read_connection, write_connection
 from podigest_dagster_tests.support.archive import add_episode, add_passage
 
 
@@ -34,10 +34,27 @@ def test_the_index_is_built_once_then_each_new_or_re_run_day_only_replaces_its_o
     assert first["action"] == "built from every stored day" and first["index_segments"] == 2
     with write_connection(db) as conn:
         add_episode(conn, "b-1", "2024-03-05", "Show B", ["parking is never free", "see you next week"])
+    with read_connection(settings.search_index_path()) as conn:
+        day_one = _indexed(conn, "2024-03-04")
     second = _materialize(db, "2024-03-05")
     assert second["action"] == "day replaced" and second["segments_added"] == 2
+    assert second["segments_removed"] == 0
+    with read_connection(settings.search_index_path()) as conn:
+        assert _indexed(conn, "2024-03-04") == day_one  # the old day was not indexed again
     again = _materialize(db, "2024-03-05")
     assert (again["segments_removed"], again["segments_added"], again["index_segments"]) == (2, 2, 4)
     with open_index(settings.search_index_path()) as conn:
         assert [h.podcast for h in search(conn, "parking", mode="words")] == ["Show B"]
         assert [h.podcast for h in search(conn, "heat", mode="words")] == ["Show A"]
+
+
+def _indexed(conn, day: str) -> tuple:
+    """When the day was indexed and its segments' BM25 documents (ids, lengths): a re-index changes both."""
+    (when,) = conn.execute("SELECT indexed_at FROM indexed_days WHERE partition_date = ?", [day]).fetchone()
+    docs = conn.execute(
+        "SELECT d.docid, d.name, d.len FROM fts_main_segments.docs d JOIN segments s ON s.doc_id = d.name "
+        "WHERE s.partition_date = ? ORDER BY d.docid",
+        [day],
+    ).fetchall()
+    assert docs
+    return when, docs
