@@ -205,7 +205,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         since_text = (params.get("since") or [""])[0]
         hits, error = [], None
         try:
-            since = date.fromisoformat(since_text) if since_text else None
+            since = _since(since_text)
             hits = self.site.search(query, show, since)
         except ValueError as exc:
             error = str(exc) or "that search cannot be run"
@@ -217,6 +217,16 @@ class SiteHandler(BaseHTTPRequestHandler):
             self.site.env, "", query, rows, served=True, error=error, show=show or "", since=since_text
         )
         self._send_text(HTTPStatus.OK, page, head, "text/html; charset=utf-8")
+
+
+def _since(text: str) -> date | None:
+    """The search form's "since" day; ValueError with a reason a reader understands."""
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"not a date (YYYY-MM-DD): {text.strip()[:40]!r}") from None
 
 
 def index_search(index_path: Path, embed: Callable | None = None, limit: int = 20) -> Search:

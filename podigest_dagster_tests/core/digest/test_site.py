@@ -141,6 +141,15 @@ def test_the_search_page_of_site_serve_finds_what_was_said_and_plays_it_from_the
         assert "<mark>parking</mark>" in page and "<mark>thousands</mark>" in page
         assert "&lt;script&gt;alert(3)&lt;/script&gt;" in page and "<script>" not in page
         assert 'src="https://cdn.example.org/evil-1.mp3#t=0"' in page
+        page = _get(server.url + "search.html?q=parking&show=radio&since=2024-03-05")[2].decode("utf-8")
+        assert "1 moment for" in page and 'id="show" name="show" type="text" value="radio"' in page
+        assert 'value="2024-03-05"' in page and '<label for="since">' in page
+        page = _get(server.url + "search.html?q=parking&show=City+Signals")[2].decode("utf-8")
+        assert "0 moments for" in page and 'value="City Signals"' in page
+        page = _get(server.url + "search.html?q=parking&since=2024-03-06")[2].decode("utf-8")
+        assert "0 moments for" in page and "since 2024-03-06" in page
+        page = _get(server.url + "search.html?q=parking&since=yesterday")[2].decode("utf-8")
+        assert "not a date (YYYY-MM-DD): &#39;yesterday&#39;" in page
         status, _, body = _get(server.url + "search.html?q=" + "x" * 400)
         assert status == 200 and "query too long" in body.decode("utf-8")
         assert "Search runs on" in _get(server.url + "search.html")[2].decode("utf-8")

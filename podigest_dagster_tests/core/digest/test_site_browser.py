@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 import pytest
 
 from podigest_dagster import settings
-from podigest_dagster.core.digest.site import NOTHING_TODAY, build_site, load_archive
+from podigest_dagster.core.digest.site import NOTHING_TODAY, build_site, load_archive, show_slug
 from podigest_dagster.core.digest.site_server import SiteServer, index_search
 from podigest_dagster.core.search import store as search_store
 from podigest_dagster.warehouse.db import derived_write_connection, read_connection, write_connection
@@ -28,7 +28,8 @@ from podigest_dagster_tests.support.http_server import TestHTTPServer
 pytestmark = pytest.mark.skipif(chromium_available() is not None, reason=str(chromium_available()))
 
 DEMO_MP3 = settings.demo_dir() / "audio" / "city-signals-2026-11-27.mp3"
-PAGES = ["index.html", "2024-03-05.html", "2024-03-04.html", "shows.html", "search.html", "search.html?q=heat"]
+PAGES = ["index.html", "2024-03-05.html", "2024-03-04.html", "shows.html", f"shows/{show_slug('Night Owls')}.html",
+         "search.html", "search.html?q=heat", "search.html?q=heat&show=city&since=2024-03-01"]  # fmt: skip
 
 CONTRAST_JS = """
 function lum(c) { const v = c / 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }
@@ -122,6 +123,19 @@ def test_a_day_page_shows_its_items_and_an_empty_day_says_so(browser, served):
     _open(browser, served, "2024-03-04.html")
     assert NOTHING_TODAY in browser.find_element("css selector", "main").text
     assert browser.find_elements("css selector", "li.item") == []
+
+
+def test_a_show_page_lists_its_items_with_their_days_and_players(browser, served):
+    _open(browser, served, "")
+    browser.find_element("link text", "Night Owls").click()
+    assert browser.find_element("css selector", "h1").text == "Night Owls"
+    (item,) = browser.find_elements("css selector", "li.item")
+    assert item.find_element("css selector", ".date a").text == "2024-03-05"
+    assert item.find_element("css selector", ".insight").text == HEAT_INSIGHT
+    assert [a.get_attribute("src").rsplit("#", 1)[1] for a in item.find_elements("css selector", "audio")] == [
+        "t=24", "t=41"
+    ]  # fmt: skip
+    assert console_errors(browser) == []
 
 
 def _press_play(browser, audio) -> float:
