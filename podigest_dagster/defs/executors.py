@@ -83,9 +83,9 @@ def k8s_config() -> dict:
     return config
 
 
-def executor_from_env() -> dg.ExecutorDefinition:
-    """The executor PODIGEST_EXECUTOR names, configured from the environment."""
-    name = executor_name()
+def executor_from_env(name: str | None = None) -> dg.ExecutorDefinition:
+    """The executor PODIGEST_EXECUTOR (or `name`) names, configured from the environment."""
+    name = name or executor_name()
     if name == "multiprocess":
         limit = os.environ.get("PODIGEST_MAX_CONCURRENT")
         return dg.multiprocess_executor.configured(

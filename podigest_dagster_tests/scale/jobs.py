@@ -12,6 +12,7 @@ import os
 import dagster as dg
 
 from podigest_dagster.defs.daily import daily_partitions
+from podigest_dagster.defs.executors import executor_from_env
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
 
 JOB_NAME = "scale_day"
@@ -19,6 +20,18 @@ THREADS_ENV = "PODIGEST_WHISPER_THREADS"
 
 
 def scale_day_job() -> dg.JobDefinition:
+    """The day on the executor PODIGEST_EXECUTOR names."""
+    return _day_job(None)
+
+
+def multiprocess_day_job() -> dg.JobDefinition:
+    """The day on the multiprocess executor whatever the environment says. A job of its own because Dagster
+    caches a reconstructable job by its function within a process: after the Celery test has run
+    `scale_day_job` in this pytest process, the same pointer would hand back the Celery job."""
+    return _day_job(executor_from_env("multiprocess"))
+
+
+def _day_job(executor: dg.ExecutorDefinition | None) -> dg.JobDefinition:
     from podigest_dagster.definitions import build_definitions
 
     base = build_definitions()
@@ -36,6 +49,6 @@ def scale_day_job() -> dg.JobDefinition:
         asset_checks=list(base.asset_checks or []),
         jobs=[job],
         resources=resources,
-        executor=base.executor,
+        executor=executor or base.executor,
     )
     return defs.resolve_job_def(JOB_NAME)

@@ -16,7 +16,7 @@ DAY = "2026-11-27"
 
 
 def test_a_day_runs_with_one_process_per_step(podigest_home, http_server, monkeypatch, tmp_path):
-    from podigest_dagster_tests.scale.jobs import scale_day_job
+    from podigest_dagster_tests.scale.jobs import multiprocess_day_job
 
     serve_day(http_server, podigest_home, DAY, DAY_EPISODES[:2])
     monkeypatch.setenv("PODIGEST_FEEDS", str(podigest_home / "feeds.yaml"))
@@ -25,7 +25,7 @@ def test_a_day_runs_with_one_process_per_step(podigest_home, http_server, monkey
     (tmp_path / "dagster").mkdir()
     with dg.DagsterInstance.local_temp(str(tmp_path / "dagster")) as instance:
         with dg.execute_job(
-            dg.reconstructable(scale_day_job), instance=instance, tags={"dagster/partition": DAY}
+            dg.reconstructable(multiprocess_day_job), instance=instance, tags={"dagster/partition": DAY}
         ) as result:
             assert result.success
             pids = {
