@@ -199,13 +199,23 @@ def read_digest(partition_key: str, fmt: str) -> str:
     try:
         with read_connection(settings.warehouse_path()) as conn:
             text = load_rendering(conn, partition_key, column)
+            if text is None:
+                raise NothingToShow(no_digest_reason(conn, partition_key))
     except FileNotFoundError as exc:
         raise NothingToShow(_one_line(exc)) from exc
-    if text is None:
-        raise NothingToShow(
-            f"no digest stored for {partition_key}: run `podigest run --date {partition_key}` first"
-        )
     return text
+
+
+def no_digest_reason(conn, partition_key: str) -> str:
+    """One line for a day with no stored digest: how to make it, and which day there is one for (without
+    --date the commands show yesterday, which the demo's fixed days never are)."""
+    from podigest_dagster.core.digest.store import load_archive_days
+
+    reason = f"no digest stored for {partition_key}: run `podigest run --date {partition_key}` first"
+    days = [day for day, _ in load_archive_days(conn)]
+    if days:
+        reason += f" (the latest stored is {days[0]}: add `--date {days[0]}`)"
+    return reason
 
 
 def _day(value: str | None) -> str:
@@ -278,6 +288,15 @@ def cmd_demo(args: argparse.Namespace) -> None:
     home = settings.podigest_home()
     print(f"podigest: the demo digest is stored in {settings.digests_dir()}/{demo.DEMO_DATE}.(md|html|txt|json)")
     print(f"podigest: warehouse {settings.warehouse_path()}; query it with `podigest sql \"SELECT ...\"`")
+    own = _own_command()
+    print(
+        f"podigest: web archive in {settings.site_dir()}: `{own} site serve` and open http://127.0.0.1:8000/; "
+        f'search everything said with `{own} search "heat pumps"`'
+    )
+    print(
+        f'podigest: a digest of your own: `{own} readers add you@example.com --interests "energy bills, sleep"`, '
+        f"then `{own} digest --reader you@example.com --date {demo.DEMO_DATE}`"
+    )
     print(
         f"podigest: to see the runs, partitions and the digest preview in the Dagster UI, run `{_own_command()} ui` "
         f"(or `DAGSTER_HOME={home / 'dagster'} dagster dev -m podigest_dagster.definitions`) "

@@ -60,6 +60,11 @@ def cmd_search(args: argparse.Namespace) -> None:
 
 
 def _embedder() -> Callable:
+    """The MiniLM embedder, its libraries' progress bars off (they would clutter a one-line answer)."""
+    import os
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
     from podigest_dagster.core.insights.embedding import Embedder
 
     return Embedder().embed
@@ -131,7 +136,9 @@ def print_reader_digest(day: str, email: str, fmt: str) -> None:
         with read_connection(settings.warehouse_path()) as conn:
             general = load_stored_digest(conn, day)
             if general is None:
-                raise NothingToShow(f"no digest stored for {day}: run `podigest run --date {day}` first")
+                from podigest_dagster.cli import no_digest_reason
+
+                raise NothingToShow(no_digest_reason(conn, day))
             stored = load_reader_digests(conn, day).get(reader.key)
             if stored:
                 chosen = from_stored(reader, day, *stored)
@@ -154,7 +161,7 @@ def cmd_readers_list(args: argparse.Namespace) -> None:
     for reader in found.readers:
         print(f"- {reader.address}  {_describe_reader(reader)}")
     for problem in found.problems:
-        print(f"podigest: skipped {problem}", file=sys.stderr)
+        print(f"podigest: {problem}", file=sys.stderr)
 
 
 def cmd_readers_add(args: argparse.Namespace) -> None:
@@ -258,6 +265,11 @@ def _lazy_embed() -> Callable:
 
     def embed(texts: list[str]):
         if not loaded:
+            print(
+                "podigest: loading the embedding model for the first search (--words-only skips it)",
+                file=sys.stderr,
+                flush=True,
+            )
             loaded.append(_embedder())
         return loaded[0](texts)
 
@@ -280,9 +292,17 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     search.add_argument("query", help='what to look for, e.g. "heat pumps"')
     search.add_argument("--show", help="only shows whose name contains this (case-insensitive)")
     search.add_argument("--since", type=_valid_day, help="only episodes published on or after YYYY-MM-DD")
-    search.add_argument("--mode", choices=MODES, default="both")
+    search.add_argument(
+        "--mode",
+        choices=MODES,
+        default="both",
+        help="words: the words said (BM25, no model loaded); meaning: other wordings (embeddings); "
+        "both (default): the two fused",
+    )
     search.add_argument("--limit", type=int, default=10, help=f"at most this many moments (1-{MAX_LIMIT})")
-    search.add_argument("--format", choices=("text", "json"), default="text")
+    search.add_argument(
+        "--format", choices=("text", "json"), default="text", help="json: one object per moment, for scripts"
+    )
     search.set_defaults(func=cmd_search)
 
     readers = command("readers", help="manage who gets a digest and what they care about (readers.yaml)")
@@ -294,7 +314,7 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
         readers_sub,
         help='add a reader, or change one (options not given keep their values; "" clears)',
     )
-    add.add_argument("email")
+    add.add_argument("email", help='the address to send to ("Ann Lee <ann@example.com>" works too)')
     add.add_argument("--name", help="shown in the To: header")
     add.add_argument(
         "--interests", help='plain words, comma-separated: "GPU kernels, AI hiring, energy policy"'
@@ -307,7 +327,7 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     )
     add.set_defaults(func=cmd_readers_add)
     remove = command("remove", readers_sub, help="remove a reader")
-    remove.add_argument("email")
+    remove.add_argument("email", help="the reader's address (case does not matter)")
     remove.set_defaults(func=cmd_readers_remove)
 
     site = command("site", help="the web archive: every digest as pages with players, and search")

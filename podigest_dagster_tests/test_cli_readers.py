@@ -99,3 +99,52 @@ def test_site_build_writes_the_archive(archive, capsys, tmp_path):
     assert main(["site", "build", "--out", str(tmp_path / "www")]) == 0
     assert (tmp_path / "www" / "2024-03-05.html").is_file() and (tmp_path / "www" / "index.html").is_file()
     assert "web archive of 2 day(s)" in capsys.readouterr().out
+
+
+def test_a_day_without_a_digest_names_the_latest_stored_day(archive, capsys):
+    settings.readers_file().write_text("readers:\n  - email: ann@example.com\n", encoding="utf-8")
+    for argv in (["digest", "--date", "2024-03-09"], ["digest", "--date", "2024-03-09", "--reader", "ann@example.com"]):
+        assert main(argv) == 4
+        err = capsys.readouterr().err.strip()
+        assert "no digest stored for 2024-03-09" in err and "latest stored is 2024-03-05: add `--date 2024-03-05`" in err
+        assert "\n" not in err
+
+
+def test_readers_list_reports_each_skipped_entry_once_with_its_line(podigest_home, capsys):
+    settings.readers_file().write_text(
+        "readers:\n  - email: ann@example.com\n  - email: bad\n  - email: dan@example.com\n    intrests: x\n",
+        encoding="utf-8",
+    )
+    assert main(["readers", "list"]) == 0
+    out, err = capsys.readouterr()
+    assert "1 reader(s)" in out and "- ann@example.com  gets the general digest" in out
+    lines = err.strip().splitlines()
+    assert [line.split(": ", 2)[1][-6:] for line in lines] == ["line 3", "line 4"]
+    assert all(line.count("skipped") == 1 for line in lines), lines
+
+
+def test_site_serve_serves_the_built_archive_and_its_search_on_127_0_0_1(archive_indexed, tmp_path):
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    assert main(["-q", "site", "build"]) == 0
+    env = {**os.environ, "PODIGEST_HOME": str(settings.podigest_home())}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "podigest_dagster.cli", "site", "serve", "--port", "0", "--words-only"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = server.stdout.readline()
+        assert "serving" in line and "http://127.0.0.1:" in line, (line, server.stderr.read() if server.poll() else "")
+        url = line.split(" on ", 1)[1].split()[0]
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.headers["Server"] == "podigest"
+            assert b'href="2024-03-05.html"' in response.read()
+        with urllib.request.urlopen(url + "search.html?q=parking", timeout=10) as response:
+            page = response.read().decode("utf-8")
+        assert "<mark>parking</mark>" in page and "&lt;script&gt;" in page and "<script>" not in page
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

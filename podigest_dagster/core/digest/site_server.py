@@ -114,6 +114,9 @@ class SiteHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         pass
 
+    def version_string(self) -> str:
+        return self.server_version
+
     def do_HEAD(self) -> None:
         self._respond(head=True)
 
