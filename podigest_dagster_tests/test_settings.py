@@ -53,3 +53,12 @@ def test_a_public_url_with_credentials_is_refused_without_repeating_them(monkeyp
     with pytest.raises(ValueError, match="user name or password") as caught:
         settings.public_url()
     assert "s3cret" not in str(caught.value)
+
+
+def test_readers_yaml_sits_beside_the_feeds_file_unless_podigest_readers_says_where(monkeypatch, tmp_path):
+    monkeypatch.setenv("PODIGEST_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PODIGEST_FEEDS", str(tmp_path / "conf" / "feeds.yaml"))
+    monkeypatch.delenv("PODIGEST_READERS", raising=False)
+    assert settings.readers_file() == tmp_path / "conf" / "readers.yaml"
+    monkeypatch.setenv("PODIGEST_READERS", str(tmp_path / "people.yaml"))
+    assert settings.readers_file() == tmp_path / "people.yaml"
