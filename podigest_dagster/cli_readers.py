@@ -337,6 +337,6 @@ def add_commands(sub: Any, command: Callable[..., argparse.ArgumentParser]) -> N
     build.set_defaults(func=cmd_site_build)
     serve = command("serve", site_sub, help="serve the site and its search on http://127.0.0.1:PORT")
     serve.add_argument("--dir", help="the site folder (default: PODIGEST_HOME/site)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free one)")
     serve.add_argument("--words-only", action="store_true", help="search by words only (no model is loaded)")
     serve.set_defaults(func=cmd_site_serve)
