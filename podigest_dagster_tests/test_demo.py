@@ -50,6 +50,8 @@ def test_demo_prints_the_digest_and_where_it_is(demo_home):
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"top insights for {DEMO_DATE}" in result.stdout
     assert "podigest ui" in result.stdout
+    assert "site serve` and open http://127.0.0.1:8000/" in result.stdout and 'search "heat pumps"' in result.stdout
+    assert f"digest --reader you@example.com --date {DEMO_DATE}" in result.stdout
     for suffix in ("md", "html", "json", "txt"):
         assert (home / "digests" / f"{DEMO_DATE}.{suffix}").stat().st_size > 0
     assert (home / "digests" / "digests.xml").exists()
