@@ -5,7 +5,9 @@
 - `celery`: steps are Celery tasks on a Redis broker (PODIGEST_CELERY_BROKER, PODIGEST_CELERY_BACKEND);
   transcription steps go to queue `transcribe` (GPU workers in production), the others to `dagster`.
   Tasks are acknowledged late and requeued when their worker dies, so a lost worker's step runs again on
-  another one; Dagster's op retry policy covers a step that fails.
+  another one; Dagster's op retry policy covers a step that fails. Redis unreachable at start is one line
+  naming the setting; restarted mid-run, the run waits for it or fails the steps it lost with the reason
+  (celery_executor.py).
 - `k8s`: dagster-k8s's k8s_job_executor, one Kubernetes Job per step (PODIGEST_K8S_* settings, see README).
 The run config's `execution` section still overrides any of these for one run.
 """
@@ -20,6 +22,8 @@ EXECUTOR_ENV = "PODIGEST_EXECUTOR"
 EXECUTORS = ("in_process", "multiprocess", "celery", "k8s")
 BROKER_ENV, BACKEND_ENV = "PODIGEST_CELERY_BROKER", "PODIGEST_CELERY_BACKEND"
 VISIBILITY_ENV = "PODIGEST_CELERY_VISIBILITY_TIMEOUT_S"
+OUTAGE_ENV = "PODIGEST_CELERY_OUTAGE_S"  # how long a run waits for an unreachable Redis
+DEFAULT_OUTAGE_S = 120
 DEFAULT_BROKER = "redis://localhost:6379/0"
 DEFAULT_BACKEND = "redis://localhost:6379/1"
 # A task not acknowledged this long after its delivery is given to another worker: longer than the
@@ -44,6 +48,7 @@ def celery_config() -> dict:
     transport = {"visibility_timeout": visibility}
     if visibility < 600:  # a short timeout (tests): look for abandoned tasks often
         transport |= {"unacked_restore_interval": 2, "unacked_restore_throttle": 1}
+    outage = int(os.environ.get(OUTAGE_ENV) or DEFAULT_OUTAGE_S)
     return {
         "broker": os.environ.get(BROKER_ENV) or DEFAULT_BROKER,
         "backend": os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND,
@@ -52,7 +57,17 @@ def celery_config() -> dict:
             "task_reject_on_worker_lost": True,
             "worker_prefetch_multiplier": 1,
             "broker_transport_options": transport,
-            "result_backend_transport_options": {"retry_policy": {"timeout": 5.0}},
+            # A Redis restart: a worker storing a result, and the run submitting a step, wait for it up
+            # to PODIGEST_CELERY_OUTAGE_S (see celery_executor.py for the run's side).
+            "result_backend_transport_options": {
+                "retry_policy": {"max_retries": outage, "interval_max": 1, "timeout": float(outage)}
+            },
+            "task_publish_retry_policy": {
+                "max_retries": outage // 2 + 1,
+                "interval_start": 0,
+                "interval_step": 1,
+                "interval_max": 2,
+            },
             "broker_connection_retry_on_startup": True,
         },
     }
@@ -92,9 +107,9 @@ def executor_from_env(name: str | None = None) -> dg.ExecutorDefinition:
             {"max_concurrent": int(limit) if limit else None, "retries": {"enabled": {}}}
         )
     if name == "celery":
-        from dagster_celery import celery_executor
+        from podigest_dagster.defs.celery_executor import podigest_celery_executor
 
-        return celery_executor.configured({**celery_config(), "retries": {"enabled": {}}})
+        return podigest_celery_executor.configured({**celery_config(), "retries": {"enabled": {}}})
     if name == "k8s":
         from dagster_k8s import k8s_job_executor
 
