@@ -25,7 +25,7 @@ from podigest_dagster.core.ingest.feeds_config import FeedSpec, save_feeds
 from podigest_dagster.defs.executors import celery_config
 from podigest_dagster_tests.support import speech
 from podigest_dagster_tests.support.insight_day import CITIES, ENERGY, FOOD, HEALTH, INSIGHTS, MONEY
-from podigest_dagster_tests.support.services import postgres_server, redis_server
+from podigest_dagster_tests.support.services import RedisServer, postgres_server, redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -47,6 +47,7 @@ class Cluster:
     root: Path
     env: dict[str, str]
     workers: dict[str, subprocess.Popen] = field(default_factory=dict)
+    redis: RedisServer | None = None
 
     def start_worker(self, name: str) -> None:
         """`dagster-celery worker start` named NAME (NAME@host), one task at a time, both queues (one -q with a
@@ -106,12 +107,15 @@ def environment(env: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def cluster(root: Path, threads: int = 1, visibility_s: int = 90) -> Iterator[Cluster]:
-    """PostgreSQL + Redis + the settings of a DuckLake warehouse, a Postgres Dagster instance and Celery."""
+def cluster(
+    root: Path, threads: int = 1, visibility_s: int = 90, redis_persist: bool = False
+) -> Iterator[Cluster]:
+    """PostgreSQL + Redis + the settings of a DuckLake warehouse, a Postgres Dagster instance and Celery;
+    with `redis_persist` Redis keeps its data over `Cluster.redis.restart()`."""
     from podigest_dagster.core.transcribe.whisper_model import ensure_bundled_whisper_base
     from podigest_dagster.warehouse import db
 
-    with postgres_server() as pg, redis_server() as redis:
+    with postgres_server() as pg, redis_server(persist=redis_persist) as redis:
         pg.create_database("dagster")
         pg.create_database("lake")
         home, dagster_home, data = root / "home", root / "dagster", root / "lake-data"
@@ -154,7 +158,7 @@ def cluster(root: Path, threads: int = 1, visibility_s: int = 90) -> Iterator[Cl
             with db.write_connection(env["PODIGEST_WAREHOUSE"]):
                 pass  # the catalog and the schema are made once, before any worker attaches
             ensure_bundled_whisper_base(home / "models")
-            made = Cluster(root, env)
+            made = Cluster(root, env, redis=redis)
             try:
                 yield made
             finally:

@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICE_USER = "podigest-svc"
@@ -298,11 +298,19 @@ def postgres_server(dbname: str = "podigest", user: str = "podigest") -> Iterato
 # --- Redis ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class RedisServer:
+    """A running redis-server. `restart()` stops it and starts it again on the same port with the same
+    folder: with `persist`, what it held comes back (an append-only file, fsynced every write, and a
+    snapshot on shutdown); without, it comes back empty, as a Redis without persistence does."""
+
     host: str
     port: int
     data_dir: Path
+    persist: bool = False
+    _process: subprocess.Popen | None = field(default=None, repr=False)
+    _command: list[str] = field(default_factory=list, repr=False)
+    _run_as: dict = field(default_factory=dict, repr=False)
 
     @property
     def url(self) -> str:
@@ -310,6 +318,31 @@ class RedisServer:
 
     def url_for(self, db: int) -> str:
         return f"redis://{self.host}:{self.port}/{db}"
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the server (SIGTERM: a persisting one writes its data first; SIGKILL: a crash)."""
+        if self._process is not None:
+            _stop(self._process, sig)
+
+    def start(self) -> None:
+        """Start it again on its port (after `stop()`); returns once it answers PING."""
+        log = self.data_dir / "redis.log"
+        with open(log, "ab") as log_file:
+            self._process = subprocess.Popen(
+                self._command, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.data_dir, **self._run_as,
+            )  # fmt: skip
+        _wait_until(functools.partial(_redis_ready, self.port), self._process, "redis-server", log)
+
+    def restart(self, down_s: float = 0.0, sig: int = signal.SIGTERM, keep_data: bool = True) -> None:
+        """stop(sig), `down_s` seconds unreachable, start(); `keep_data=False` removes what it wrote first
+        (a Redis without persistence, or one whose disk was lost)."""
+        self.stop(sig)
+        if not keep_data:
+            shutil.rmtree(self.data_dir / "appendonlydir", ignore_errors=True)
+            (self.data_dir / "dump.rdb").unlink(missing_ok=True)
+        time.sleep(down_s)
+        self.start()
 
 
 def _redis_ready(port: int) -> bool:
@@ -322,24 +355,26 @@ def _redis_ready(port: int) -> bool:
 
 
 @contextmanager
-def redis_server() -> Iterator[RedisServer]:
-    """A throwaway redis-server on 127.0.0.1, nothing persisted."""
+def redis_server(persist: bool = False) -> Iterator[RedisServer]:
+    """A throwaway redis-server on 127.0.0.1; nothing persisted unless `persist` (see RedisServer)."""
     ensure_service_packages("redis-server")
     binary = redis_binary()
     assert binary is not None
     owner = service_user()
     with _owned_temp_dir("podigest-redis-", owner) as root:
+        keep = ["--save", "3600 1", "--appendonly", "yes", "--appendfsync", "always"]
+        keep = keep if persist else ["--save", "", "--appendonly", "no"]
 
         def command(port: int) -> list[str]:
             return [
-                str(binary), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(root), "--save", "",
-                "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--logfile", "",
+                str(binary), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(root), *keep,
+                "--daemonize", "no", "--protected-mode", "yes", "--logfile", "",
             ]  # fmt: skip
 
-        process, port = _launch(
-            command, _redis_ready, "redis-server", root / "redis.log", root, _as_user(owner, root)
-        )
+        run_as = _as_user(owner, root)
+        process, port = _launch(command, _redis_ready, "redis-server", root / "redis.log", root, run_as)
+        server = RedisServer("127.0.0.1", port, root, persist, process, command(port), run_as)
         try:
-            yield RedisServer("127.0.0.1", port, root)
+            yield server
         finally:
-            _stop(process, signal.SIGTERM)
+            server.stop()
