@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: setup system-deps demo test lint ui dbt-prepare bench service-deps scale-test bench-scale clean
+.PHONY: setup system-deps demo test lint ui dbt-prepare bench train service-deps scale-test bench-scale clean
 
 setup: $(VENV)/.installed
 
@@ -35,16 +35,22 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
+# Two xdist workers (this project's CI has two cores); the slowest 15 tests are listed at the end.
 test: system-deps setup lint
 	$(BIN)/pytest -q -n 2 --durations=15
 
 ui: setup
-# Two xdist workers (this project's CI has two cores); the slowest 15 tests are listed at the end.
 	$(BIN)/podigest ui
 
 bench: setup
 	$(BIN)/python bench/transcribe.py --long-minutes 180
 	$(BIN)/python bench/insights_eval.py --split all
+
+# Refit the shipped sponsor-read and insightfulness weights (podigest_dagster/core/insights/models/) from
+# training/manifest.json and the real-podcast corpus (../shared/real-podcasts or $PODIGEST_REAL_PODCASTS),
+# and print their held-out figures. CI does not train: the weights are committed.
+train: setup
+	$(BIN)/python -m training.train
 
 # PostgreSQL and Redis for the scale tests, installed with apt when missing (a Debian cluster the install
 # starts is stopped again: the tests start their own servers on 127.0.0.1 as an unprivileged user).

@@ -3,7 +3,8 @@
 Each scenario is a pair of days (the day before, then the evaluated day). The evaluated day plants
 fresh insights, most paraphrased by two or three shows, one idea already said the day before (it must
 not reach the digest again), single-show insights, and the usual intros, banter, sponsor reads, calls to
-subscribe and word-for-word outros.
+subscribe and word-for-word outros. In "science-energy-food" and "travel-home-work" two shows also read one
+sponsor in their own words (no boilerplate, few of the usual ad phrases): it must not reach the digest.
 
 Splits:
 - dev: "demo" (money, health, cities; the bundled demo set) and "science-energy-food". Look at these
@@ -33,6 +34,12 @@ from podigest_dagster.demo.scripts import (
 )
 from podigest_dagster.demo.scripts import SHOWS as DEMO_SHOWS
 from podigest_dagster.demo.tts import Voice
+
+
+def sponsor_read(speaker: str, text: str) -> Line:
+    """A sponsor read in the host's own words: none of the show's boilerplate, few of the usual phrases."""
+    return Line(speaker, text, "sponsor")
+
 
 SPLITS = {"dev": ("demo", "science-energy-food"), "heldout": ("law-sport-school", "travel-home-work")}
 
@@ -252,6 +259,12 @@ SEF_DAY = _day(
                     "Induction stoves heat a pan faster than gas and waste much less energy. They also remove the "
                     "indoor air pollution that comes from burning gas in the kitchen.",
                 ),
+                sponsor_read(
+                    "Mark",
+                    "A quick pause here: the next few minutes reach you courtesy of Tally Heat. Tally is a smart valve for your "
+                    "radiators that learns when you are home. It turns the heating down when the house is empty. Order one at tally "
+                    "heat dot com, and fitting is free this month.",
+                ),
                 insight(
                     "Mark",
                     "cold-chain",
@@ -279,6 +292,11 @@ SEF_DAY = _day(
                     "induction-stoves",
                     "Many chefs are switching from gas to induction. It boils water faster, loses less heat into the "
                     "room, and it does not fill the kitchen with the fumes that burning gas creates.",
+                ),
+                sponsor_read(
+                    "Jack",
+                    "The people at Tally Heat help keep the lights on at The Food Desk. Their little valve sits on each radiator "
+                    "and knows when nobody is in. Listeners get the fitting free if they order at tally heat dot com this month.",
                 ),
                 insight(
                     "Jack",
@@ -681,6 +699,12 @@ THW_DAY = _day(
                     "Adding compost changes the structure of soil so that it holds much more water. In a dry summer "
                     "that means you water less often and your plants still do better.",
                 ),
+                sponsor_read(
+                    "Beth",
+                    "Now, this hour of the show is paid for by Pebble Savings. Pebble rounds up every card purchase and puts the "
+                    "spare change in a savings pot. You can open a pot in two minutes at pebble savings dot com, and the first "
+                    "year has no fees.",
+                ),
                 insight(
                     "Greg",
                     "jet-lag-light",
@@ -714,6 +738,11 @@ THW_DAY = _day(
                     "meeting-length",
                     "Most meetings run too long. Attention drops after about thirty minutes, so a short meeting with a "
                     "clear agenda can give each person back several hours a week.",
+                ),
+                sponsor_read(
+                    "Joe",
+                    "Part of our work week is funded by Pebble Savings, and we are grateful. Pebble takes the change from every "
+                    "card payment and saves it for you. Start a pot at pebble savings dot com, with no fees for a year.",
                 ),
                 insight(
                     "Joe",

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from podigest_dagster import settings
+
+# Under pytest-xdist each worker gets its share of the cores for torch's and OpenMP's thread pools (two
+# workers on two cores: one thread each), instead of every worker spinning a pool the size of the machine.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.setdefault("OMP_NUM_THREADS", str(_share))
+    os.environ.setdefault("MKL_NUM_THREADS", str(_share))
 
 settings.use_offline_environment()
 

@@ -8,8 +8,19 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from podigest_dagster.core.insights.scoring import NUMBER, STOPWORDS, insight_score
+import numpy as np
+
+from podigest_dagster.core.insights.ads import ad_sentences
+from podigest_dagster.core.insights.embedding import DIMENSIONS, Embedder, embed_groups
+from podigest_dagster.core.insights.scoring import (
+    NUMBER,
+    STOPWORDS,
+    insight_scores,
+    passage_vector,
+    shipped_floors,
+)
 from podigest_dagster.core.insights.text import (
     clean_passage,
     has_unresolved_reference,
@@ -24,7 +35,7 @@ from podigest_dagster.core.transcribe.segments import Segment
 MAX_WINDOW = 3
 MIN_WORDS = 10
 MAX_WORDS = 110
-MIN_SCORE = 0.3
+MIN_SCORE = shipped_floors().pool
 MAX_PER_EPISODE = 60
 MIN_SHARED_WORDS = 2
 
@@ -366,10 +377,12 @@ def asr_confidence(segments: list[Segment], seq_start: int, seq_end: int) -> flo
     return round(sum(values) / len(values), 4) if values else None
 
 
-def _make_candidate(episode: EpisodeTranscript, window: list[Sentence]) -> Candidate:
+def _make_candidate(
+    episode: EpisodeTranscript, window: list[Sentence], scored: tuple[float, dict[str, float]]
+) -> Candidate:
     raw = " ".join(s.text for s in window)
     text = clean_passage([s.text for s in window])
-    score, features = insight_score(raw)
+    score, features = scored
     confidence = asr_confidence(episode.segments, window[0].seq_start, window[-1].seq_end)
     if confidence is not None:
         features["asr_logprob"] = confidence
@@ -399,10 +412,17 @@ def episode_windows(
     sentences: list[Sentence],
     is_boilerplate: Callable[[str], bool],
     dropped: Counter[str],
+    vectors: np.ndarray,
 ) -> list[Candidate]:
-    """Every window of one to three sentences that passes the filters, scored; drops counted by reason."""
-    reasons = [sentence_reason(s.text) or ("boilerplate" if is_boilerplate(s.text) else None) for s in sentences]
-    out = []
+    """Every window of one to three sentences that passes the filters, scored; drops counted by reason.
+    `vectors` are the sentences' embeddings: sponsor reads are found from them as whole spans (every
+    sentence of a read gets the reason "ad"), and each window is scored with their mean."""
+    ads = ad_sentences([s.text for s in sentences], vectors)
+    reasons = [
+        "ad" if i in ads else sentence_reason(s.text) or ("boilerplate" if is_boilerplate(s.text) else None)
+        for i, s in enumerate(sentences)
+    ]
+    passing = []
     for start in range(len(sentences)):
         for size in range(1, MAX_WINDOW + 1):
             if start + size > len(sentences):
@@ -412,8 +432,12 @@ def episode_windows(
             if reason:
                 dropped[reason] += 1
                 continue
-            out.append(_make_candidate(episode, window))
-    return out
+            passing.append((start, window))
+    window_vectors = np.asarray([passage_vector(vectors[a : a + len(w)]) for a, w in passing])
+    scored = insight_scores(
+        [" ".join(s.text for s in w) for _, w in passing], window_vectors.reshape(len(passing), DIMENSIONS)
+    )
+    return [_make_candidate(episode, w, sc) for (_, w), sc in zip(passing, scored, strict=True)]
 
 
 def select_non_overlapping(
@@ -441,9 +465,14 @@ def extract_candidates(
     past_show_texts: dict[str, list[str]] | None = None,
     min_score: float = MIN_SCORE,
     max_per_episode: int = MAX_PER_EPISODE,
+    embed: Callable[[list[str]], np.ndarray] | None = None,
 ) -> CandidateSet:
-    """The day's candidate passages across episodes, with non-insight removed and counted by reason."""
+    """The day's candidate passages across episodes, with non-insight removed and counted by reason.
+
+    `embed` (texts -> (n, 384) unit vectors; default the bundled model) embeds the day's sentences once,
+    for the sponsor-read spans and the scores; it is not called when there is no sentence."""
     sentences = {e.episode_id: build_sentences(e.segments) for e in episodes}
+    vectors = embed_groups({k: [s.text for s in v] for k, v in sentences.items()}, embed or _bundled_embed)
     index = build_boilerplate_index(episodes, sentences, past_show_texts or {})
     dropped: Counter[str] = Counter()
     kept: list[Candidate] = []
@@ -451,6 +480,36 @@ def extract_candidates(
         def boilerplate(text: str, ep: EpisodeTranscript = episode) -> bool:
             return index.is_boilerplate(ep.feed_url, ep.episode_id, text)
 
-        windows = episode_windows(episode, sentences[episode.episode_id], boilerplate, dropped)
+        windows = episode_windows(
+            episode, sentences[episode.episode_id], boilerplate, dropped, vectors[episode.episode_id]
+        )
         kept.extend(select_non_overlapping(windows, min_score, max_per_episode, dropped))
     return CandidateSet(kept=kept, dropped_by_reason=dict(sorted(dropped.items())))
+
+
+def extraction_fingerprint(
+    episodes: list[EpisodeTranscript],
+    past_show_texts: dict[str, list[str]],
+    min_score: float = MIN_SCORE,
+    max_per_episode: int = MAX_PER_EPISODE,
+) -> str:
+    """A digest of everything `extract_candidates` reads: the episodes and their segments, the shows' past
+    texts, the limits, the shipped models and the code of the insight and text packages. Equal digests give
+    equal candidates, so a re-run can keep the stored ones (and load no model)."""
+    digest = hashlib.sha256()
+    for episode in sorted(episodes, key=lambda e: e.episode_id):
+        digest.update(repr(episode).encode("utf-8"))
+    for feed in sorted(past_show_texts):
+        digest.update(repr((feed, past_show_texts[feed])).encode("utf-8"))
+    digest.update(repr((min_score, max_per_episode)).encode("utf-8"))
+    package = Path(__file__).resolve().parent
+    code = [*sorted(package.glob("*.py")), *sorted(package.glob("models/*.json")), *sorted(
+        (package.parent / "text").glob("*.py")
+    )]
+    for path in code:
+        digest.update(path.name.encode("utf-8") + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _bundled_embed(texts: list[str]) -> np.ndarray:
+    return Embedder().embed(texts)

@@ -12,10 +12,10 @@ from functools import lru_cache
 
 from podigest_dagster.core.insights.candidates import GENERIC_WORDS, content_words
 from podigest_dagster.core.insights.embedding import bundled_model_dir
-from podigest_dagster.core.insights.scoring import NUMBER
+from podigest_dagster.core.insights.scoring import NUMBER, shipped_floors
 
 # A passage below this insight score never adds support (and the ranking never sends it: one floor).
-QUALITY_FLOOR = 0.42
+QUALITY_FLOOR = shipped_floors().send
 # A word is rare when the embedding model's vocabulary (roughly ordered by frequency) ranks it past this,
 # or does not hold it whole.
 RARE_RANK = 7000

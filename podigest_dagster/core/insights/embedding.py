@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +16,11 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 
 _models: dict[str, object] = {}
 _lock = threading.Lock()
+# Vectors already computed in this process, by model and text: a day's sentences are embedded for the
+# sponsor-read spans and the scores, then again as members of passages and clusters; the second time is
+# a look-up. Bounded (about 1.5 KB a text), oldest dropped first.
+CACHE_TEXTS = 20_000
+_cache: dict[str, OrderedDict[str, np.ndarray]] = {}
 
 
 def bundled_model_dir() -> Path:
@@ -62,12 +68,39 @@ class Embedder:
         """Embed texts as an (n, 384) float32 array of unit vectors."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        model = _load(self.model_dir)
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        texts = list(texts)
+        with _lock:
+            cache = _cache.setdefault(str(self.model_dir), OrderedDict())
+            known = {t: cache[t] for t in set(texts) if t in cache}
+            for t in known:
+                cache.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            vectors = _load(self.model_dir).encode(
+                missing,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            fresh = dict(zip(missing, np.asarray(vectors, dtype=np.float32), strict=True))
+            known |= fresh
+            with _lock:
+                cache.update(fresh)
+                while len(cache) > CACHE_TEXTS:
+                    cache.popitem(last=False)
+        return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
+
+
+def embed_groups(groups: dict[str, list[str]], embed) -> dict[str, np.ndarray]:
+    """Embed every text of several groups (e.g. each episode's sentences) in one call to `embed`, which is
+    not called at all when there is no text (so no model is loaded for nothing)."""
+    texts = [t for group in groups.values() for t in group]
+    if not texts:
+        return {key: np.zeros((0, DIMENSIONS), dtype=np.float32) for key in groups}
+    vectors = np.asarray(embed(texts), dtype=np.float32)
+    out, at = {}, 0
+    for key, group in groups.items():
+        out[key] = vectors[at : at + len(group)]
+        at += len(group)
+    return out

@@ -62,7 +62,7 @@ def run_day(
 
     `past_insight_texts`, aligned with `past_insight_embeddings`, turns on repeat detection by wording too."""
     config = replace(config or RankingConfig(), top_n=top_n)
-    found = extract_candidates(episodes_segments, past_show_texts or {})
+    found = extract_candidates(episodes_segments, past_show_texts or {}, embed=embedder.embed)
     embeddings, sentence_vectors = embed_passages([c.text for c in found.kept], embedder.embed)
     clusters = cluster_candidates(found.kept, embeddings, sentence_vectors=sentence_vectors)
     ranking = choose_top(

@@ -1,9 +1,19 @@
-"""Insightfulness in [0, 1]: a specific, self-contained claim with a reason, number or consequence scores high."""
+"""Insightfulness in [0, 1]: a specific, self-contained claim with a reason, number or consequence scores high.
+
+The score is a fitted logistic model (models/insight.json, rebuilt by `make train` from training/manifest.json)
+over the audit features below and the passage's mean sentence embedding; the features are kept with each
+candidate so a reader can see why it scored as it did."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 
+import numpy as np
+
+from podigest_dagster.core.insights.embedding import DIMENSIONS
+from podigest_dagster.core.insights.learned import LinearModel, load_model
 from podigest_dagster.core.insights.text import filler_count, remove_fillers
 from podigest_dagster.core.text.sentences import split_sentences, words
 
@@ -68,6 +78,8 @@ IMPERATIVE = re.compile(
     r"take|tell|call|buy|sign up|download)\b",
     _FLAGS,
 )
+FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|i'm|i've|i'd|i'll|myself)\b", _FLAGS)
+SECOND_PERSON = re.compile(r"\b(?:you|your|yours|you're|you've|you'll|yourself)\b", _FLAGS)
 STOPWORDS = frozenset(
     "a an the and or but so if then of to in on at by for with from as is are was were be been being it its "
     "this that these those i you he she we they me him her us them my your our their his not no yes yeah do "
@@ -75,9 +87,6 @@ STOPWORDS = frozenset(
     "um uh right there here what which who whom when where why how all any some can could would should will "
     "get got go going gonna wanna lot lots much many also too even about up out over again".split()
 )
-
-GOOD_LENGTH = (15, 70)
-NO_SUBSTANCE_PENALTY = 0.06
 
 
 def _named_entities(sentences: list[str]) -> int:
@@ -118,47 +127,101 @@ def extract_features(text: str) -> dict[str, float]:
         "only_questions": float(questions == len(sentences)),
         "fillers": float(filler_count(text)),
         "density": round(_content_density(tokens), 3),
+        "first_person": round(len(FIRST_PERSON.findall(clean)) / max(len(tokens), 1), 3),
+        "second_person": round(len(SECOND_PERSON.findall(clean)) / max(len(tokens), 1), 3),
     }
 
 
-def _length_term(n_words: float) -> float:
-    low, high = GOOD_LENGTH
-    if n_words < 8:
-        return -0.35
-    if n_words < low:
-        return -0.15 * (low - n_words) / (low - 8) - 0.05
-    if n_words <= high:
-        return 0.1
-    return max(-0.25, 0.1 - 0.01 * (n_words - high))
+@dataclass(frozen=True)
+class Floors:
+    """Score floors on the shipped model's scale: below `pool` a passage is not kept as a candidate; below
+    `send` it is never sent and never adds support (chosen at training time, stored with the weights)."""
+
+    pool: float
+    send: float
 
 
-def score_features(f: dict[str, float]) -> float:
-    """Combine features into insightfulness in [0, 1] with fixed, documented weights.
-
-    A passage with no reason, number, comparison or stated effect is no claim a reader can use: it loses
-    NO_SUBSTANCE_PENALTY; units count only next to a number ('this week' is not a measurement)."""
-    substance = f["causal"] > 0 or f["numbers"] > 0 or f["comparative"] > 0 or f.get("effect", 0) > 0
-    score = 0.3
-    score += min(f["causal"], 2) * 0.1
-    score += min(f["numbers"], 2) * 0.06 + (min(f["units"], 2) * 0.03 if f["numbers"] else 0.0)
-    score += min(f.get("effect", 0), 2) * 0.05
-    score -= 0.0 if substance else NO_SUBSTANCE_PENALTY
-    score += min(f["entities"], 3) * 0.025
-    score += min(f["comparative"], 2) * 0.04
-    score += min(f["general"], 2) * 0.04
-    score += _length_term(f["words"])
-    score -= 0.04 * (f["sentences"] - 1)
-    score += 0.3 * (f["density"] - 0.45)
-    score -= min(f["anecdote"], 2) * 0.12
-    score -= min(f["hedge"], 3) * (0.03 if substance else 0.08)
-    score -= min(f["banter"], 3) * 0.12
-    score -= 0.15 * f["imperative"] if f["causal"] == 0 else 0.0
-    score -= 0.4 if f["only_questions"] else 0.06 * f["questions"]
-    score -= min(f["fillers"] / max(f["words"], 1.0) * 2.0, 0.15)
-    return round(min(max(score, 0.0), 1.0), 4)
+HAND_FEATURES: tuple[str, ...] = (
+    "log_words", "too_short", "too_long", "sentences", "causal", "numbers", "units_with_number", "entities",
+    "comparative", "effect", "general", "anecdote", "hedge", "banter", "imperative", "questions",
+    "only_questions", "filler_rate", "density", "substance", "first_person", "second_person",
+)
+FEATURE_NAMES: tuple[str, ...] = HAND_FEATURES + tuple(f"v{i}" for i in range(DIMENSIONS))
+MODEL_NAME = "insight"
 
 
-def insight_score(text: str) -> tuple[float, dict[str, float]]:
-    """Score a passage for insightfulness, returning the score and the features that explain it."""
-    features = extract_features(text)
-    return score_features(features), features
+def hand_inputs(f: dict[str, float]) -> list[float]:
+    """The model's view of the audit features: counts capped, length as log and as too short/long."""
+    n_words = f["words"]
+    substance = f["causal"] > 0 or f["numbers"] > 0 or f["comparative"] > 0 or f["effect"] > 0
+    return [
+        float(np.log1p(n_words)),
+        max(0.0, 15.0 - n_words) / 15.0,
+        max(0.0, n_words - 70.0) / 40.0,
+        f["sentences"],
+        min(f["causal"], 3.0),
+        min(f["numbers"], 3.0),
+        min(f["units"], 2.0) if f["numbers"] else 0.0,
+        min(f["entities"], 5.0),
+        min(f["comparative"], 3.0),
+        min(f["effect"], 3.0),
+        min(f["general"], 3.0),
+        min(f["anecdote"], 3.0),
+        min(f["hedge"], 3.0),
+        min(f["banter"], 3.0),
+        f["imperative"],
+        min(f["questions"], 3.0),
+        f["only_questions"],
+        f["fillers"] / max(n_words, 1.0),
+        f["density"],
+        float(substance),
+        f["first_person"],
+        f["second_person"],
+    ]
+
+
+def model_inputs(features: list[dict[str, float]], vectors: np.ndarray) -> np.ndarray:
+    """(n, len(FEATURE_NAMES)): each passage's audit features and its mean sentence embedding."""
+    hand = np.asarray([hand_inputs(f) for f in features], dtype=np.float64).reshape(len(features), len(HAND_FEATURES))
+    return np.hstack([hand, np.asarray(vectors, dtype=np.float64).reshape(len(features), DIMENSIONS)])
+
+
+@lru_cache(maxsize=1)
+def shipped_model() -> LinearModel:
+    model = load_model(MODEL_NAME)
+    if model.feature_names != FEATURE_NAMES:
+        raise ValueError("models/insight.json does not match scoring.FEATURE_NAMES: run `make train`")
+    return model
+
+
+def shipped_floors() -> Floors:
+    return Floors(**shipped_model().meta["floors"])
+
+
+def passage_vector(sentence_vectors: np.ndarray) -> np.ndarray:
+    """A passage's embedding for scoring: the normalised mean of its sentences' unit vectors."""
+    mean = np.asarray(sentence_vectors, dtype=np.float64).reshape(-1, DIMENSIONS).mean(axis=0)
+    norm = np.linalg.norm(mean)
+    return mean / norm if norm > 0 else mean
+
+
+def _embed_passage(text: str) -> np.ndarray:
+    from podigest_dagster.core.insights.embedding import Embedder
+
+    return passage_vector(Embedder().embed(split_sentences(text) or [text]))
+
+
+def insight_scores(texts: list[str], vectors: np.ndarray) -> list[tuple[float, dict[str, float]]]:
+    """Score passages (each with its `passage_vector`) for insightfulness: p(a specific, self-contained claim
+    a careful reader would pick) from the fitted model, with the audit features that explain it."""
+    features = [extract_features(t) for t in texts]
+    if not texts:
+        return []
+    scores = shipped_model().probability(model_inputs(features, vectors))
+    return [(round(float(s), 4), f) for s, f in zip(scores, features, strict=True)]
+
+
+def insight_score(text: str, vector: np.ndarray | None = None) -> tuple[float, dict[str, float]]:
+    """Score one passage; without its vector the passage is embedded here (bundled model)."""
+    vector = _embed_passage(text) if vector is None else vector
+    return insight_scores([text], np.asarray(vector).reshape(1, DIMENSIONS))[0]

@@ -123,8 +123,8 @@ def test_a_garbled_retelling_of_an_idea_already_sent_is_caught_through_that_idea
         "train immune cells to spot tumours."
     )
     retold = (
-        "The back teria in your got can to side if can sir immuno therapy works, some my crows train a mune cells "
-        "to spot two mers."
+        "Back teria in the got decide whether can sir immuno therapy works for a patient, because some my crows "
+        "train immune cells to spot two mers."
     )
     fresh = "A fiber rich diet feeds gut bacteria, which lowers inflammation across the body within a few weeks."
     today = [episode("t1", "Health Now", retold), episode("t2", "Food Lab", fresh)]

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+from podigest_dagster.core.insights.ads import SpanRule, ad_probabilities, ad_sentences, ad_spans
+from podigest_dagster.core.insights.candidates import build_sentences, extract_candidates, sentence_reason
+from podigest_dagster.core.insights.embedding import Embedder
+from podigest_dagster_tests.support.insight_day import INSIGHTS, episode
+
+SHOW_BEFORE = [
+    "Today we're looking at why cities keep paving over their best land.",
+    INSIGHTS["parking"],
+    "Planners in Minneapolis saw this coming a decade ago.",
+    "They scrapped parking minimums across the whole city in twenty twenty one.",
+    "Within three years the number of new homes on small lots went up by about a third.",
+]
+READ = [
+    "Before we go on, this show is brought to you by Harbourline Internet.",
+    "Harbourline runs fibre straight to your building, with speeds up to two gigabits.",
+    "There are no data caps, no contracts, and installation takes one afternoon.",
+    "I switched my own flat over last spring and my video calls have never dropped since.",
+    "Go to harbourline dot com slash streets and your first three months cost nothing.",
+]
+SHOW_AFTER = [
+    "Okay, back to parking.",
+    INSIGHTS["restaurants"],
+    "Judges in the zoning cases kept siding with the cities, because the rules had been on the books for decades.",
+    "That is why the reform had to come from councils rather than courts.",
+    "The next fight is over loading zones, which take up more kerb space than bus stops in most downtowns.",
+]
+REWORDED = [
+    "This part of the episode comes to you thanks to Northwind Bank.",
+    "Northwind has no monthly fees and no minimum balance on its everyday account.",
+    "You can open one from your phone in about five minutes.",
+    "And if you move your salary over, they add fifty pounds to your account.",
+    "Find out more at northwind bank dot co dot uk.",
+]
+
+
+@pytest.fixture(scope="module")
+def embed():
+    return Embedder().embed
+
+
+def sentences_of(embed, lines: list[str]) -> tuple[list[str], np.ndarray]:
+    texts = [s.text for s in build_sentences(episode("e1", "Street Talk", " ".join(lines)).segments)]
+    return texts, embed(texts)
+
+
+def test_an_ad_block_in_the_middle_of_an_episode_is_removed_whole(embed):
+    lines = SHOW_BEFORE + READ + SHOW_AFTER
+    texts, vectors = sentences_of(embed, lines)
+    assert texts == lines
+    assert ad_sentences(texts, vectors) == set(range(len(SHOW_BEFORE), len(SHOW_BEFORE) + len(READ)))
+
+    kept = extract_candidates([episode("e1", "Street Talk", " ".join(lines))], embed=embed).kept
+    kept_text = " ".join(c.raw_text for c in kept)
+    assert not any(line in kept_text for line in READ)
+    assert INSIGHTS["parking"] in kept_text and INSIGHTS["restaurants"] in kept_text
+
+
+def test_a_sponsor_read_in_the_shows_own_words_is_caught_without_the_phrase_list(embed):
+    lines = SHOW_BEFORE + REWORDED + SHOW_AFTER
+    assert all(sentence_reason(line) != "ad" for line in REWORDED[:4])
+    texts, vectors = sentences_of(embed, lines)
+    assert ad_sentences(texts, vectors) == set(range(len(SHOW_BEFORE), len(SHOW_BEFORE) + len(REWORDED)))
+    kept = extract_candidates([episode("e1", "Street Talk", " ".join(lines))], embed=embed).kept
+    assert not any("Northwind" in c.raw_text for c in kept)
+
+
+def test_show_talk_about_products_and_prices_is_not_a_read(embed):
+    review = [
+        "The new phone costs nine hundred dollars, a hundred more than last year's model.",
+        "The battery is larger, but the real upgrade is the camera, which finally handles low light well.",
+        "Most people should still buy last year's phone, because the price dropped by a third.",
+        "Apple keeps the old model on sale precisely so the new one looks worth the premium.",
+        "That pricing trick is called decoy pricing, and it works in almost every shop you walk into.",
+    ]
+    texts, vectors = sentences_of(embed, SHOW_BEFORE + review + SHOW_AFTER)
+    assert ad_sentences(texts, vectors) == set()
+
+
+def test_probabilities_are_one_per_sentence_and_high_inside_the_read(embed):
+    texts, vectors = sentences_of(embed, SHOW_BEFORE + READ + SHOW_AFTER)
+    p = ad_probabilities(texts, vectors)
+    inside = p[len(SHOW_BEFORE) : len(SHOW_BEFORE) + len(READ)]
+    outside = np.concatenate([p[: len(SHOW_BEFORE)], p[len(SHOW_BEFORE) + len(READ) :]])
+    assert p.shape == (len(texts),) and ((0 <= p) & (p <= 1)).all()
+    assert inside.min() > outside.max()
+
+
+def test_a_span_opens_on_a_confident_sentence_bridges_a_short_dip_and_closes_when_the_show_resumes():
+    rule = SpanRule(open_at=0.8, keep_at=0.4, max_gap=1)
+    p = np.array([0.1, 0.5, 0.9, 0.6, 0.2, 0.85, 0.1, 0.1, 0.3, 0.1])
+    assert ad_spans(p, rule) == [(1, 6)]
+    assert ad_spans(np.array([0.1, 0.9, 0.6, 0.2, 0.6, 0.1]), rule) == [(1, 3)]
+    assert ad_spans(np.array([0.5, 0.6, 0.7, 0.5]), rule) == []
+    assert ad_spans(np.array([0.9, 0.1, 0.1, 0.9]), rule) == [(0, 1), (3, 4)]
+    assert ad_spans(np.zeros(0), rule) == []
