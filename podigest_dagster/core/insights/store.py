@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import numpy as np
@@ -64,6 +65,11 @@ SELECT c.candidate_id, c.text FROM insight_candidates c LEFT JOIN insight_embedd
 WHERE c.partition_date = ? AND (m.candidate_id IS NULL OR m.sentence_embeddings IS NULL)
 ORDER BY c.candidate_id
 """
+LAST_EXTRACTION_SQL = "SELECT fingerprint, dropped_by_reason FROM candidate_builds WHERE partition_date = ?"
+FORGET_EXTRACTION = "DELETE FROM candidate_builds WHERE partition_date = ?"
+SAVE_EXTRACTION = (
+    "INSERT INTO candidate_builds (partition_date, fingerprint, dropped_by_reason, built_at) VALUES (?, ?, ?, ?)"
+)
 CANDIDATE_COUNT_SQL = "SELECT count(*) FROM insight_candidates WHERE partition_date = ?"
 
 DELETE_DAY_CANDIDATES = "DELETE FROM insight_candidates WHERE partition_date = ?"
@@ -172,14 +178,32 @@ def load_llm_rewrites(conn: duckdb.DuckDBPyConnection, day: date) -> dict[tuple[
 
 
 def replace_candidates(
-    conn: duckdb.DuckDBPyConnection, day: date, episode_ids: list[str], candidates: list[Candidate]
+    conn: duckdb.DuckDBPyConnection,
+    day: date,
+    episode_ids: list[str],
+    candidates: list[Candidate],
+    fingerprint: str | None = None,
+    dropped_by_reason: dict[str, int] | None = None,
 ) -> None:
-    """Swap the partition's (and its episodes') candidates for the new ones in one transaction."""
+    """Swap the partition's (and its episodes') candidates for the new ones in one transaction, with the
+    fingerprint of what they were extracted from (none: the next run extracts again)."""
     with transaction(conn):
         conn.execute(DELETE_DAY_CANDIDATES, [day])
         conn.execute(DELETE_EPISODE_CANDIDATES, [episode_ids])
         if candidates:
             conn.executemany(INSERT_CANDIDATE, [insight_rows.candidate_row(day, c) for c in candidates])
+        conn.execute(FORGET_EXTRACTION, [day])
+        if fingerprint:
+            conn.execute(
+                SAVE_EXTRACTION,
+                [day, fingerprint, json.dumps(dropped_by_reason or {}), datetime.now(UTC)],
+            )
+
+
+def last_extraction(conn: duckdb.DuckDBPyConnection, day: date) -> tuple[str, dict[str, int]] | None:
+    """The fingerprint and drop counts of the partition's stored candidates, if they were recorded."""
+    row = conn.execute(LAST_EXTRACTION_SQL, [day]).fetchone()
+    return (row[0], json.loads(row[1])) if row else None
 
 
 def store_embeddings(

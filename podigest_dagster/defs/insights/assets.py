@@ -11,7 +11,7 @@ from datetime import date
 import dagster as dg
 
 from podigest_dagster.core.insights import store as insight_store
-from podigest_dagster.core.insights.candidates import extract_candidates
+from podigest_dagster.core.insights.candidates import extract_candidates, extraction_fingerprint
 from podigest_dagster.core.insights.clustering import Cluster, cluster_candidates, embed_passages
 from podigest_dagster.core.insights.ranking import RankingConfig, TopItem, choose_top, transcript_context
 from podigest_dagster.core.text.display import md_cell
@@ -64,25 +64,44 @@ def clusters_preview(clusters: list[Cluster], limit: int = 10) -> str:
     kinds={"duckdb", "python"},
 )
 def insight_candidates(
-    context: dg.AssetExecutionContext, config: InsightsConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: InsightsConfig,
+    warehouse: WarehouseResource,
+    embedder: EmbedderResource,
 ) -> dg.MaterializeResult:
-    """Candidate passages of the day's transcripts: ads, intros, small talk, boilerplate, bare questions
-    and dangling fragments removed (counted by reason); each kept passage scored for insightfulness."""
+    """Candidate passages of the day's transcripts: sponsor reads (whole spans, learned), intros, small talk,
+    boilerplate, bare questions and dangling fragments removed (counted by reason); each kept passage scored
+    for insightfulness by the learned model. The day's sentences are embedded once, only when there are any."""
     day = date.fromisoformat(context.partition_key)
     with warehouse.read_connection() as conn:
         episodes = insight_store.load_day_transcripts(conn, day)
         feeds = sorted({e.feed_url for e in episodes})
         past = insight_store.load_past_show_texts(conn, day, feeds, config.lookback_days)
-    found = extract_candidates(episodes, past)
+        fingerprint = extraction_fingerprint(episodes, past)
+        last = insight_store.last_extraction(conn, day)
+        if last and last[0] == fingerprint:
+            kept = conn.execute(insight_store.CANDIDATE_COUNT_SQL, [day]).fetchone()[0]
+            context.log.info("insight_candidates: transcripts, models and code unchanged; kept the stored candidates")
+            return _candidates_result(len(episodes), kept, last[1], past, unchanged=True)
+    found = extract_candidates(episodes, past, embed=embedder.embed)
     with warehouse.get_connection() as conn:
-        insight_store.replace_candidates(conn, day, [e.episode_id for e in episodes], found.kept)
+        insight_store.replace_candidates(
+            conn, day, [e.episode_id for e in episodes], found.kept, fingerprint, found.dropped_by_reason
+        )
+    return _candidates_result(len(episodes), len(found.kept), found.dropped_by_reason, past, unchanged=False)
+
+
+def _candidates_result(
+    episodes: int, kept: int, dropped: dict[str, int], past: dict[str, list[str]], unchanged: bool
+) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
-            "episodes": len(episodes),
-            "candidates_kept": len(found.kept),
-            "candidates_dropped": sum(found.dropped_by_reason.values()),
-            "dropped_by_reason": dg.MetadataValue.json(found.dropped_by_reason),
+            "episodes": episodes,
+            "candidates_kept": kept,
+            "candidates_dropped": sum(dropped.values()),
+            "dropped_by_reason": dg.MetadataValue.json(dropped),
             "past_episodes_for_boilerplate": sum(len(v) for v in past.values()),
+            "unchanged_since_last_extraction": unchanged,
         }
     )
 

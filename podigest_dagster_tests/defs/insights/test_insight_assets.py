@@ -109,6 +109,34 @@ def test_reprocessing_a_partition_adds_no_rows_and_embeds_nothing_again(warehous
     assert meta["embedded_new"].value == 0 and meta["already_embedded"].value == before["insight_candidates"]
 
 
+def test_a_rerun_on_unchanged_transcripts_keeps_the_candidates_and_a_changed_transcript_extracts_again(
+    warehouse_path, monkeypatch
+):
+    materialize(warehouse_path, DAY)
+    first = count(warehouse_path, "SELECT count(*) FROM insight_candidates")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("extracted again although nothing it reads changed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("podigest_dagster.defs.insights.assets.extract_candidates", refuse)
+        again = materialize(warehouse_path, DAY)
+    meta = again.asset_materializations_for_node("insight_candidates")[0].metadata
+    assert meta["unchanged_since_last_extraction"].value is True
+    assert meta["candidates_kept"].value == first and meta["dropped_by_reason"].value
+
+    with db.write_connection(warehouse_path) as conn:
+        conn.execute(
+            "UPDATE transcript_segments SET text = ? WHERE seq = 0 AND episode_id = "
+            "(SELECT min(episode_id) FROM transcript_segments)",
+            [NEW_CLAIMS[1]],
+        )
+    changed = materialize(warehouse_path, DAY)
+    meta = changed.asset_materializations_for_node("insight_candidates")[0].metadata
+    assert meta["unchanged_since_last_extraction"].value is False
+    assert count(warehouse_path, "SELECT count(*) FROM insight_candidates WHERE text LIKE '%Octopuses%'") == 1
+
+
 NEW_CLAIMS = [
     "Small claims courts let people recover up to ten thousand dollars without a lawyer, which is why landlords "
     "who keep deposits unfairly now lose most of those cases.",
@@ -117,9 +145,10 @@ NEW_CLAIMS = [
 ]
 
 
-def next_day_episodes() -> list[EpisodeTranscript]:
-    """Money Matters repeats its own line from yesterday; another show re-airs yesterday's digest."""
-    reruns = " ".join(INSIGHTS[k] for k in ("parking", "heat_pumps", "sleep", "restaurants"))
+def next_day_episodes(sent: list[str]) -> list[EpisodeTranscript]:
+    """Money Matters repeats its own line from yesterday; another show re-airs the rest of yesterday's digest."""
+    own = {INSIGHTS["index_funds"], INSIGHTS["index_funds_paraphrase"]}
+    reruns = " ".join(text for text in sent if text not in own)
     return [
         episode("money-2", "Money Matters", f"{INSIGHTS['index_funds']} {NEW_CLAIMS[0]}"),
         episode("rerun-1", "Rerun Radio", f"{reruns} {NEW_CLAIMS[1]}"),
@@ -128,7 +157,12 @@ def next_day_episodes() -> list[EpisodeTranscript]:
 
 def test_the_next_day_never_repeats_what_was_sent_and_drops_each_shows_boilerplate(warehouse_path):
     materialize(warehouse_path, DAY)
-    store_day(warehouse_path, NEXT_DAY, next_day_episodes())
+    with db.read_connection(warehouse_path) as conn:
+        sent = [r[0] for r in conn.execute(
+            "SELECT insight FROM top_insights WHERE partition_date = ?", [date.fromisoformat(DAY)]
+        ).fetchall()]
+    assert len(sent) == 5 and sum(text in set(INSIGHTS.values()) for text in sent) == 5
+    store_day(warehouse_path, NEXT_DAY, next_day_episodes(sent))
     result = materialize(warehouse_path, NEXT_DAY)
     with db.read_connection(warehouse_path) as conn:
         texts = [r[0] for r in conn.execute(
