@@ -64,6 +64,11 @@ def collapse_repeats(text: str) -> str:
     return re.sub(r"\b(\w+)(?:[\s,]+\1\b)+", r"\1", text, flags=re.I)
 
 
+# "And ...", "But ...", "Or ...", "Because ..." carry on what was said before, even at a new cue or turn:
+# such a sentence never opens a passage. A leading "So" is left to the discourse starters: in speech it
+# opens a new point ("So, free parking is ...") at least as often as it concludes the last one.
+LEADING_CONJUNCTION = re.compile(r"^(?:and|but|or|nor|yet|because|cause|'cause)\b", re.I)
+
 CONTINUATION_START = re.compile(
     r"^(?:and|but|or|nor|yet|because|cause|'cause|which|whereas|although|though|unless|plus|also|"
     r"as well|as a result|that means|this means|in other words|meaning|for example|for instance|"
@@ -74,12 +79,15 @@ CONTINUATION_START = re.compile(
 
 def opens_a_thought(sentence: str) -> bool:
     """True when a sentence can begin a passage read cold: it starts with a capital or a digit (not a word
-    cut off by a cue boundary), and not with a conjunction or connective that continues what came before."""
+    cut off by a cue boundary), and not with a conjunction ('And', 'But', 'Because') or a connective
+    that continues what came before."""
     head = strip_speaker_label(sentence).lstrip(" \"'“‘([-–—…")
     if not head or not (head[0].isupper() or head[0].isdigit()):
         return False
-    head = strip_discourse_starters(remove_fillers(head).lstrip(" ,"))
-    return not CONTINUATION_START.match(head)
+    head = remove_fillers(head).lstrip(" ,")
+    if LEADING_CONJUNCTION.match(head):
+        return False
+    return not CONTINUATION_START.match(strip_discourse_starters(head))
 
 
 def strip_discourse_starters(text: str) -> str:

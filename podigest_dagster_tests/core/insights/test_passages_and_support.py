@@ -79,6 +79,17 @@ def test_a_passage_never_starts_mid_sentence_lower_case_or_with_a_connective():
     assert extract_candidates([ep]).dropped_by_reason.get("mid_thought_start", 0) >= 1
 
 
+def test_a_sentence_led_by_and_or_but_never_opens_a_passage_even_at_a_new_turn():
+    claim = INSIGHTS["judges"]
+    ep = turns_episode("e1", "Law Hour", [
+        ("Host", claim),
+        ("Guest", "And courts in three countries have now moved their hearings to the mornings because of it."),
+        ("Host", "But appeal judges reviewing those same cases showed no such drop after their lunch break."),
+    ])
+    kept = extract_candidates([ep]).kept
+    assert kept and not any(c.raw_text.startswith(("And", "But")) for c in kept)
+
+
 def test_a_pronoun_led_passage_is_extended_back_to_the_sentence_that_names_it_or_dropped():
     named = ("Nvidia sold more data-centre chips last quarter than in the whole of the previous year. "
              "It did so because cloud providers doubled their orders to train larger models.")
