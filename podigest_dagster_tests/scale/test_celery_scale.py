@@ -4,6 +4,8 @@ worker SIGKILLed in the middle of an episode. Run by `make scale-test` (marker s
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -16,6 +18,7 @@ from podigest_dagster.warehouse.db import read_connection
 from podigest_dagster_tests.scale.cluster import (
     DAY_EPISODES,
     NIGHT,
+    ROOT,
     TRANSCRIBE_STEP,
     celery_hosts,
     cluster,
@@ -29,6 +32,13 @@ from podigest_dagster_tests.support.insight_day import ENERGY
 pytestmark = pytest.mark.scale
 
 DAY, KILL_DAY = "2026-11-27", "2026-11-28"
+REFERENCE_RUN = """
+import sys
+import dagster as dg
+from podigest_dagster_tests.scale.jobs import scale_day_job
+with dg.instance_for_test() as scratch:
+    sys.exit(0 if scale_day_job().execute_in_process(partition_key=sys.argv[1], instance=scratch).success else 1)
+"""
 KILL_EPISODES = [("long-night", "Night Shift", NIGHT), ("long-energy", "Grid Talk", ENERGY)]
 
 
@@ -100,11 +110,16 @@ def test_a_day_fans_out_over_two_celery_workers_and_survives_one_killed_mid_epis
             "PODIGEST_WAREHOUSE": str(tmp_path / "in-process" / "warehouse.duckdb"),
             "PODIGEST_EXECUTOR": "in_process",
         }
+        # In a process of its own started with these settings, as a worker is: numpy's BLAS fixes its thread
+        # count (OMP_NUM_THREADS) when it loads, Whisper's audio features differ in their last bits with it
+        # (enough to turn 'Dana Reyes' into 'data rays'), and this pytest process loaded numpy before
+        # OMP_NUM_THREADS=1 was set.
+        made = subprocess.run(
+            [sys.executable, "-c", REFERENCE_RUN, DAY], env=reference, cwd=ROOT, capture_output=True, text=True,
+            timeout=900, check=False,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stdout[-3000:] + made.stderr[-3000:]
         with environment(reference):
-            from podigest_dagster_tests.scale.jobs import scale_day_job
-
-            with dg.instance_for_test() as scratch:
-                assert scale_day_job().execute_in_process(partition_key=DAY, instance=scratch).success
             with read_connection(reference["PODIGEST_WAREHOUSE"]) as conn:
                 in_process = digest_json(conn, DAY)
         assert on_celery == in_process
