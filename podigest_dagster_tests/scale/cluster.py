@@ -192,12 +192,14 @@ def serve_day(
     save_feeds(home / "feeds.yaml", [FeedSpec(url=f["url"], name=f.get("name")) for f in existing] + specs)
 
 
-def run_day(day: str, instance: dg.DagsterInstance) -> tuple[str, bool]:
-    """The scale job for one day through the configured executor; (run id, success)."""
+def run_day(day: str, instance: dg.DagsterInstance, job_fn=None) -> tuple[str, bool]:
+    """The scale job (or `job_fn`'s, a module-level function of jobs.py) for one day through the configured
+    executor; (run id, success). Dagster caches a reconstructable job per function in a process, with its
+    executor config: a test starting a cluster of its own passes a function of its own."""
     from podigest_dagster_tests.scale.jobs import scale_day_job
 
     with dg.execute_job(
-        dg.reconstructable(scale_day_job),
+        dg.reconstructable(job_fn or scale_day_job),
         instance=instance,
         tags={"dagster/partition": day},
         raise_on_error=False,

@@ -31,6 +31,13 @@ def multiprocess_day_job() -> dg.JobDefinition:
     return _day_job(executor_from_env("multiprocess"))
 
 
+def redis_restart_day_job() -> dg.JobDefinition:
+    """scale_day_job for test_celery_redis_restart, a function of its own for the same reason: the job a
+    reconstructable pointer cached holds its executor's config, so the Celery test run after it in this
+    process would submit to the broker of the restart test's cluster, long stopped."""
+    return _day_job(None)
+
+
 def _day_job(executor: dg.ExecutorDefinition | None) -> dg.JobDefinition:
     from podigest_dagster.definitions import build_definitions
 

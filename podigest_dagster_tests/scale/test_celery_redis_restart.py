@@ -22,6 +22,7 @@ import pytest
 from podigest_dagster.defs.executors import BROKER_ENV
 from podigest_dagster.warehouse.db import read_connection
 from podigest_dagster_tests.scale.cluster import Cluster, cluster, environment, run_day, serve_day
+from podigest_dagster_tests.scale.jobs import redis_restart_day_job
 from podigest_dagster_tests.scale.test_celery_scale import transcript_counts, wait_for_transcription_start
 from podigest_dagster_tests.support.insight_day import CITIES, ENERGY, HEALTH, MONEY
 
@@ -35,7 +36,10 @@ def run_with_restart(c: Cluster, instance: dg.DagsterInstance, day: str, keep_da
     """The day's run in a thread; Redis restarted (3 s down) 2 s into the first transcription step."""
     outcome: dict = {}
     runner = threading.Thread(
-        target=lambda: outcome.update(zip(("run", "ok"), run_day(day, instance), strict=True)), daemon=True
+        target=lambda: outcome.update(
+            zip(("run", "ok"), run_day(day, instance, redis_restart_day_job), strict=True)
+        ),
+        daemon=True,
     )
     runner.start()
     wait_for_transcription_start(instance, day, timeout_s=300)
@@ -93,7 +97,7 @@ def test_redis_restarted_mid_run_half_writes_nothing_and_never_hangs(tmp_path, h
 
         # 3. the day again: what was lost is done now, what was stored is not redone
         with environment(c.env), dg.DagsterInstance.get() as instance:
-            again_run, again_ok = run_day(LOST_DAY, instance)
+            again_run, again_ok = run_day(LOST_DAY, instance, redis_restart_day_job)
             assert again_ok, run_failure(instance, again_run)
         with environment(c.env), read_connection(lake) as conn:
             after, doubled_after = transcript_counts(conn, LOST_DAY)
