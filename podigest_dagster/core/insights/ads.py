@@ -181,7 +181,51 @@ def _extend(p: np.ndarray, seed: int, step: int, rule: SpanRule) -> int:
     return last
 
 
+# Two detected pieces of a read at most this many sentences apart that name the same sponsor are one read:
+# hosts open a read ("brought to us by InsideTracker"), then talk about the product in their own words,
+# which the sentence model finds only half likely, and close it with the address and the code.
+MAX_BRIDGE = 15
+BRAND_AFTER = re.compile(
+    r"\b(?:by|from|with|to|try|visit|at)\s+((?:[A-Z][\w'&-]*|[a-z]+[A-Z]\w*)(?:\s+[A-Z][\w&-]*){0,2})"
+)
+DOMAIN = re.compile(r"\b([a-z0-9][\w-]*)(?:\.| dot )(?:com|org|net|io|co|ai|app|dev|fm|tech|tv|us|ly|me)\b", re.I)
+
+
+def sponsor_names(texts: list[str]) -> set[str]:
+    """The sponsor's name as it can be matched: the web domains of a read ('insidetracker') and the names
+    after 'by', 'from', 'visit' ... ('InsideTracker', 'Helix Sleep' -> 'helixsleep', 'helix'), lower case,
+    without spaces."""
+    names: set[str] = set()
+    for text in texts:
+        names |= {m.group(1).lower().replace("-", "") for m in DOMAIN.finditer(text)}
+        for m in BRAND_AFTER.finditer(text):
+            words = [w for w in re.findall(r"[\w&]+", m.group(1)) if w.lower() not in _NOT_NAMES]
+            if words:
+                names |= {"".join(words).lower(), words[0].lower()}
+    return {n for n in names if len(n) >= 4}
+
+
+_NOT_NAMES = frozenset(
+    "the a an our my your this that today today's episode show podcast us you me them it i".split()
+)
+
+
+def bridge_reads(spans: list[tuple[int, int]], texts: list[str]) -> list[tuple[int, int]]:
+    """Merge neighbouring detected spans that name the same sponsor (within MAX_BRIDGE sentences), so the
+    host's own words between a read's opening and its address go with it."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start - merged[-1][1] <= MAX_BRIDGE:
+            before = sponsor_names(texts[merged[-1][0] : merged[-1][1]])
+            after = sponsor_names(texts[start:end])
+            if before & after:
+                merged[-1] = (merged[-1][0], end)
+                continue
+        merged.append((start, end))
+    return merged
+
+
 def ad_sentences(texts: list[str], vectors: np.ndarray) -> set[int]:
     """Indices of one episode's sentences that lie inside a detected sponsor read."""
-    spans = ad_spans(ad_probabilities(texts, vectors))
+    spans = bridge_reads(ad_spans(ad_probabilities(texts, vectors)), texts)
     return {i for a, b in spans for i in range(a, b)}

@@ -96,3 +96,23 @@ def test_a_span_opens_on_a_confident_sentence_bridges_a_short_dip_and_closes_whe
     assert ad_spans(np.array([0.5, 0.6, 0.7, 0.5]), rule) == []
     assert ad_spans(np.array([0.9, 0.1, 0.1, 0.9]), rule) == [(0, 1), (3, 4)]
     assert ad_spans(np.zeros(0), rule) == []
+
+
+def test_the_hosts_own_words_between_a_reads_opening_and_its_address_go_with_the_read():
+    texts = [
+        "Planners in Minneapolis scrapped parking minimums in twenty twenty one.",  # 0
+        "Today's episode is also brought to us by Harbourline.",  # 1: opening (detected)
+        "Harbourline is a home internet company that runs fibre to your building.",  # 2: detected
+        "I've long believed that a fast line at home changes how people work.",  # 3: host's words, missed
+        "Most of my guests now record from their kitchens.",  # 4: missed
+        "If you'd like to try it, visit harbourline.com/streets for three free months.",  # 5: address (detected)
+        "Within three years the number of new homes on small lots went up by a third.",  # 6
+        "Northwind Bank supports the show.",  # 7: another sponsor
+        "Go to northwind.co.uk to open an account.",  # 8
+    ]
+    spans = [(1, 3), (5, 6), (7, 9)]
+    from podigest_dagster.core.insights.ads import bridge_reads, sponsor_names
+
+    assert {"harbourline"} <= sponsor_names(texts[1:3]) & sponsor_names(texts[5:6])
+    assert bridge_reads(spans, texts) == [(1, 6), (7, 9)]
+    assert bridge_reads([(1, 3), (30, 31)], texts + [""] * 20 + ["Visit harbourline.com today."]) == [(1, 3), (30, 31)]
