@@ -24,6 +24,7 @@ from podigest_dagster.core.insights.scoring import (
 from podigest_dagster.core.insights.text import (
     clean_passage,
     has_unresolved_reference,
+    refers_back,
     lacks_plural_antecedent,
     opens_a_thought,
     remove_fillers,
@@ -354,6 +355,8 @@ def window_reason(window: list[Sentence], reasons: list[str | None]) -> str | No
         return "question_inside"
     if has_unresolved_reference(texts[0]) or lacks_plural_antecedent(" ".join(texts)):
         return "dangling_reference"
+    if refers_back(" ".join(texts)):
+        return "refers_back"
     if any(not continues(window[:i], window[i]) for i in range(1, len(window))):
         return "unrelated_sentences"
     n_words = word_count(remove_fillers(" ".join(texts)))

@@ -30,9 +30,26 @@ DISCOURSE_STARTERS = re.compile(
 
 DANGLING_START = re.compile(
     r"^(?:this|that|these|those|they|them|their|theirs|he|she|him|her|his|it|its|such|which|"
-    r"the same|the latter|the former|both of them|neither|here|there's that|that's|it's)\b",
+    r"the same|the latter|the former|both of them|neither|here|there's that|that's|it's|"
+    r"(?:the )?(?:other |first |second |third |last )?one (?:is|are|was|were)|the (?:other|first|second|third) (?:is|are|was|one)|"
+    r"another one|the rest (?:is|are))\b",
     re.I,
 )
+# A passage that points at something said earlier in the episode cannot be read cold.
+REFERS_BACK = re.compile(
+    r"\b(?:(?:that|which|what|who|whom) (?:we|i|you|he|she|they)(?:'ve| have)? (?:just )?"
+    r"(?:talked|spoke|spoken|mentioned|discussed|described|covered|said|heard)(?: about)? "
+    r"(?:earlier|before|previously|a (?:moment|minute|second|while) ago|at the (?:start|beginning))|"
+    r"as i (?:said|mentioned)(?: (?:earlier|before))?|like i (?:said|mentioned)|"
+    r"(?:mentioned|described|discussed) (?:earlier|above|before)|we talked about earlier)\b",
+    re.I,
+)
+
+
+def refers_back(text: str) -> bool:
+    """True when a passage leans on an earlier part of the episode ('... that we talked about earlier',
+    'as I said')."""
+    return bool(REFERS_BACK.search(text))
 _EXPLETIVE_IT = re.compile(
     r"^it(?:'s| is| was| will be| would be| turns out| seems| appears| takes| costs| pays| helps| matters)"
     r"(?:\s+\w+){0,3}?\s+(?:to|that|for|when|if|out)\b",

@@ -45,6 +45,19 @@ def _chunks(text: str) -> list[list[str]]:
     return [_WORD.findall(part) for part in _BREAK.split(text) if part.strip()]
 
 
+_CONTRACTED = re.compile(r"^([A-Za-z]+)['’](?:m|s|re|ve|d|ll|t)$", re.I)
+
+
+def _is_contraction(word: str) -> bool:
+    """'I'm', 'It's', 'That's', 'Don't', 'We've': a pronoun or an auxiliary with its ending, never a name
+    ('McDonald's' and 'Lenny's' stay names)."""
+    m = _CONTRACTED.match(word)
+    return bool(m) and (m.group(1).lower() in STOPWORDS or m.group(1).lower() in _CONTRACTION_HEADS)
+
+
+_CONTRACTION_HEADS = frozenset("i it that there here what who let don won can isn aren doesn didn wasn weren".split())
+
+
 def entity_phrases(text: str) -> list[str]:
     """Runs of capitalised words (joined by 'of', 'the', '&' ...) that are names, not sentence openers:
     a lone capitalised word at the start of a sentence or chunk is skipped unless it is an acronym."""
@@ -52,7 +65,10 @@ def entity_phrases(text: str) -> list[str]:
     for chunk in _chunks(text):
         run: list[str] = []
         for position, word in enumerate([*chunk, ""]):
-            capital = bool(word) and (word[0].isupper() or word[0].isdigit() and run) and word.lower() != "i"
+            capital = (
+                bool(word) and (word[0].isupper() or word[0].isdigit() and run) and word.lower() != "i"
+                and not _is_contraction(word)
+            )
             if capital or (run and word.lower() in _JOINERS):
                 run.append(word)
                 continue
@@ -120,6 +136,8 @@ def _noun_like(phrase: str) -> bool:
     first, last = words[0], words[-1]
     if first.lower() in _VERBS or (first.endswith("ing") and first.islower() and len(words) > 1):
         return False
+    if len(words) > 2 and first.islower() and words[1].lower() in {"the", "a", "an"}:
+        return False  # 'prevent the heart', 'reduce the risk': a verb and its object, not a subject
     if last.isupper() or last[0].isupper():
         return True
     return not (_VERBISH_END.search(last) or last in _VERBS)

@@ -90,6 +90,21 @@ def test_a_sentence_led_by_and_or_but_never_opens_a_passage_even_at_a_new_turn()
     assert kept and not any(c.raw_text.startswith(("And", "But")) for c in kept)
 
 
+def test_a_passage_that_points_at_an_earlier_part_of_the_episode_is_dropped():
+    from podigest_dagster.core.insights.text import has_unresolved_reference, refers_back
+
+    assert refers_back("Beta blockers reduce the stress response that we talked about earlier in the show.")
+    assert refers_back("As I said, the rules changed in March because the regulator lost its case.")
+    assert not refers_back("We talked to three regulators who said the rules changed in March.")
+    assert has_unresolved_reference("One are prior memories coming from the brain areas that store them.")
+    assert not has_unresolved_reference("One of the biggest costs of a data centre is the water it uses.")
+    ep = turns_episode("e1", "Brain Hour", [
+        ("Host", "Beta blockers lower the heart rate and reduce the stress response that we talked about "
+                 "earlier, which is why surgeons sometimes take them before long operations."),
+    ])
+    assert not extract_candidates([ep]).kept
+
+
 def test_a_pronoun_led_passage_is_extended_back_to_the_sentence_that_names_it_or_dropped():
     named = ("Nvidia sold more data-centre chips last quarter than in the whole of the previous year. "
              "It did so because cloud providers doubled their orders to train larger models.")
