@@ -24,9 +24,9 @@ from podigest_dagster.core.insights.scoring import (
 from podigest_dagster.core.insights.text import (
     clean_passage,
     has_unresolved_reference,
-    refers_back,
     lacks_plural_antecedent,
     opens_a_thought,
+    refers_back,
     remove_fillers,
     strip_speaker_label,
 )
