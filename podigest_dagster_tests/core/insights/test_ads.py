@@ -116,3 +116,35 @@ def test_the_hosts_own_words_between_a_reads_opening_and_its_address_go_with_the
     assert {"harbourline"} <= sponsor_names(texts[1:3]) & sponsor_names(texts[5:6])
     assert bridge_reads(spans, texts) == [(1, 6), (7, 9)]
     assert bridge_reads([(1, 3), (30, 31)], texts + [""] * 20 + ["Visit harbourline.com today."]) == [(1, 3), (30, 31)]
+
+
+def test_the_shows_first_sentences_right_after_a_short_read_are_not_swallowed_by_it(embed):
+    claim = (
+        "Night time traffic noise is a public health problem, because even when you sleep through it the noise "
+        "keeps your sleep shallow and years of that push up blood pressure."
+    )
+    lines = [
+        SHOW_BEFORE[1],
+        "City Signals is supported by Metro Bikes.",
+        "Ride anywhere in town for one low monthly price.",
+        "Use promo code SIGNALS to get your first month free.",
+        claim,
+        "Quieter road surfaces and lower speed limits at night cut that noise by half in the cities that tried them.",
+    ]
+    texts, vectors = sentences_of(embed, lines)
+    assert ad_sentences(texts, vectors) == {1, 2, 3}
+    kept = extract_candidates([episode("e1", "City Signals", " ".join(lines))], embed=embed).kept
+    assert any(claim in c.raw_text for c in kept)
+
+
+def test_a_read_starts_only_on_an_edge_or_a_sentence_that_sounds_like_one_on_its_own():
+    from podigest_dagster.core.insights.ads import read_edges
+
+    texts = ["Our sponsor today is Harbourline.", "Fast fibre for your flat.", "Go to harbourline.com/x.", "Trees cool streets."]
+    opens, closes = read_edges(texts)
+    assert opens.tolist() == [True, False, False, False] and closes.tolist() == [False, False, True, False]
+    rule = SpanRule(open_at=0.6, keep_at=0.4, max_gap=0, self_keep=0.3)
+    p = np.array([0.9, 0.7, 0.95, 0.8])  # the last only because its neighbours are the read
+    own = np.array([0.6, 0.35, 0.9, 0.1])
+    assert ad_spans(p, rule, own, (opens, closes)) == [(0, 3)]
+    assert ad_spans(p, rule) == [(0, 4)]  # the fitted rule alone, as trained
