@@ -139,12 +139,16 @@ def test_site_serve_serves_the_built_archive_and_its_search_on_127_0_0_1(archive
         line = server.stdout.readline()
         assert "serving" in line and "http://127.0.0.1:" in line, (line, server.stderr.read() if server.poll() else "")
         url = line.split(" on ", 1)[1].split()[0]
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=60) as response:
             assert response.headers["Server"] == "podigest"
             assert b'href="2024-03-05.html"' in response.read()
-        with urllib.request.urlopen(url + "search.html?q=parking", timeout=10) as response:
+        with urllib.request.urlopen(url + "search.html?q=parking", timeout=60) as response:
             page = response.read().decode("utf-8")
         assert "<mark>parking</mark>" in page and "&lt;script&gt;" in page and "<script>" not in page
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not hide the test's own failure
+            server.kill()
+            server.wait()
