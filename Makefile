@@ -35,10 +35,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
-# Two xdist workers (this project's CI has two cores), a module with an expensive shared fixture on one of
-# them (conftest.py); the slowest 15 tests are listed at the end.
+# Two xdist workers (this project's CI has two cores), each module on one of them so its module-scoped
+# fixtures are built once (conftest.py orders the longest first); the slowest 15 tests are listed at the end.
 test: system-deps setup lint
-	$(BIN)/pytest -q -n 2 --dist loadgroup --durations=15
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15
 
 ui: setup
 	$(BIN)/podigest ui

@@ -37,18 +37,8 @@ def http_server() -> TestHTTPServer:
     yield from serve()
 
 
-# Modules whose module-scoped fixture is expensive (a whole demo run, a filled warehouse with dbt, synthesised
-# speech through Whisper): under `--dist loadgroup` all their tests run on one xdist worker, so the fixture is
-# built once, not once per worker.
-SHARED_FIXTURE_MODULES = (
-    "test_demo.py",
-    "defs/marts/test_dbt_project.py",
-    "reliability/test_crash_recovery.py",
-    "defs/transcribe/test_transcripts_asset.py",
-    "core/digest/test_site_browser.py",
-    "core/transcribe/test_transcribe.py",
-    "core/transcribe/test_transcript_work.py",
-)
+# `make test` runs `--dist loadfile`: a module's tests stay on one xdist worker, so an expensive module-scoped
+# fixture (the demo run, the dbt warehouse, synthesised speech, the browser) is built once, not once per worker.
 # The longest tests and groups start first, so neither worker is left with a long one at the end.
 LONG_FIRST = (
     "test_demo.py",
@@ -66,10 +56,6 @@ def _module_of(item: pytest.Item) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if _module_of(item) in SHARED_FIXTURE_MODULES:
-            item.add_marker(pytest.mark.xdist_group(_module_of(item)))
-
     def rank(item: pytest.Item) -> int:
         module = _module_of(item)
         return LONG_FIRST.index(module) if module in LONG_FIRST else len(LONG_FIRST)
