@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from podigest_dagster.core.insights.embedding import DIMENSIONS
 from podigest_dagster.core.insights.learned import LinearModel, load_model
 
 MODEL_NAME = "ads"
@@ -53,7 +54,7 @@ CUE_NAMES: tuple[str, ...] = (
     "ad_phrase", "url", "url_path", "email", "spelled", "code", "offer", "sponsor_words", "endorse", "visit",
     "price", "second_person", "first_plural", "log_words", "position", "near_start", "near_end",
 )
-DIM = 384
+DIM = DIMENSIONS
 FEATURE_NAMES: tuple[str, ...] = (
     CUE_NAMES + tuple(f"v{i}" for i in range(DIM)) + tuple(f"ctx{i}" for i in range(DIM))
 )
@@ -134,10 +135,7 @@ def ad_features(
 
 @lru_cache(maxsize=1)
 def shipped_model() -> LinearModel:
-    model = load_model(MODEL_NAME)
-    if model.feature_names != FEATURE_NAMES:
-        raise ValueError("models/ads.json does not match ads.FEATURE_NAMES: run `make train`")
-    return model
+    return load_model(MODEL_NAME, FEATURE_NAMES)
 
 
 # Set by hand, not fitted: on the demo's short reads the show's own sentences right after a read's address

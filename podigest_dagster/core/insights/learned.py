@@ -159,6 +159,10 @@ def save_model(model: LinearModel, path: Path | None = None) -> Path:
 
 
 @cache
-def load_model(name: str) -> LinearModel:
-    """The shipped model called `name` (models/<name>.json), read once per process."""
-    return LinearModel.from_json(json.loads(model_path(name).read_text(encoding="utf-8")))
+def load_model(name: str, feature_names: tuple[str, ...] | None = None) -> LinearModel:
+    """The shipped model called `name` (models/<name>.json), read once per process; with `feature_names`,
+    checked to take exactly those inputs (else the weights are stale: `make train`)."""
+    model = LinearModel.from_json(json.loads(model_path(name).read_text(encoding="utf-8")))
+    if feature_names is not None and model.feature_names != feature_names:
+        raise ValueError(f"models/{name}.json does not match the features the code computes: run `make train`")
+    return model

@@ -188,10 +188,7 @@ def model_inputs(features: list[dict[str, float]], vectors: np.ndarray) -> np.nd
 
 @lru_cache(maxsize=1)
 def shipped_model() -> LinearModel:
-    model = load_model(MODEL_NAME)
-    if model.feature_names != FEATURE_NAMES:
-        raise ValueError("models/insight.json does not match scoring.FEATURE_NAMES: run `make train`")
-    return model
+    return load_model(MODEL_NAME, FEATURE_NAMES)
 
 
 def shipped_floors() -> Floors:
