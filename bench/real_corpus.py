@@ -19,6 +19,13 @@ transcript words) is chosen, so shows overlap in topic where the corpus allows; 
 Each chosen episode gets a synthetic publication time on its day (UTC). The last third of the days is
 held out: never tune on them.
 
+Shared-topic days (SHARED_TOPIC_DAYS, after the composed ones): days of unrelated shows give no real
+cross-show support, so support precision and recall cannot be measured on them. These few days put
+episodes of DIFFERENT shows about one subject together (chosen by hand from the MiniLM cosine of their
+titles and labels.json key points, then by reading the key points), so that real cross-show support can
+occur. Their held-out days use only episodes that no model was trained on (training/manifest.json split
+train) and that no dev day uses: never tune on them either.
+
 The server (`CorpusServer`) is a real http.server on 127.0.0.1 (random port) in a thread; each show of a
 day is an RSS feed whose items carry guid = the corpus episode_id, a pubDate on the composed day, a tiny
 silent WAV enclosure (unique per episode) and a `<podcast:transcript>` pointing at the transcript file,
@@ -74,6 +81,28 @@ COMEDY_FALLBACK = ("huberman-lab",)
 NO_COMEDY_EVERY = 3
 EXTRA_SCIENCE_EVERY = 3
 EXTRA_SCIENCE_SHOWS = ("huberman-lab",)
+
+SHARED_TOPIC_SLOT = "shared_topic"
+# (day, split, subject, episode ids: one per show). Dev days may reuse dev-day episodes; held-out days use
+# none of the training split and none of a dev day.
+SHARED_TOPIC_DAYS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("2026-09-19", "dev", "coding agents and vibe coding", (
+        "how-i-ai-22b6225598", "ai-engineer-d9600735fc", "naval-609327b939", "aboard-podcast-3b5bb0a1c2",
+        "lennys-podcast-02c600b96c",
+    )),
+    ("2026-09-20", "dev", "evals, observability and AI inside products and companies", (
+        "how-i-ai-fb50828b46", "ai-engineer-b9fd6608b6", "aboard-podcast-bfa8524bd3", "naval-243c961424",
+        "lennys-podcast-076e3f10b8",
+    )),
+    ("2026-09-21", "heldout", "AI compute: local models, GPU clouds, NVIDIA, benchmarks, data-center power", (
+        "how-i-ai-4f0ff0b6af", "ai-engineer-689dc72dd8", "oxide-and-friends-55333b5414", "relentless-548f423159",
+        "practical-ai-bff3f6a091",
+    )),
+    ("2026-09-22", "heldout", "building with AI: harnesses, design craft, long context, iteration", (
+        "how-i-ai-ac5ec878e3", "aboard-podcast-172aa4e8e0", "ai-engineer-9d8350a929", "naval-4c5e8a1018",
+        "lennys-podcast-3e43595d4b",
+    )),
+)
 
 _WORD = re.compile(r"[a-z]{4,}")
 _TIMING = re.compile(r"-->")
@@ -227,8 +256,36 @@ def compose_days(
     return days
 
 
+def _published(when: date, i: int) -> str:
+    published = datetime(when.year, when.month, when.day, FIRST_PUBLISHED_HOUR, tzinfo=UTC) + timedelta(
+        minutes=PUBLISH_STEP_MIN * i
+    )
+    return published.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def shared_topic_days(index: dict[str, Episode]) -> dict[str, dict]:
+    """The manifest entries of SHARED_TOPIC_DAYS (one show per episode, ids checked against index.json)."""
+    days = {}
+    for day, split, subject, ids in SHARED_TOPIC_DAYS:
+        missing = [eid for eid in ids if eid not in index]
+        if missing:
+            raise SystemExit(f"shared-topic day {day}: not in index.json: {', '.join(missing)}")
+        if len({index[eid].show_slug for eid in ids}) != len(ids):
+            raise SystemExit(f"shared-topic day {day}: two episodes of one show")
+        when = date.fromisoformat(day)
+        episodes = [
+            {"episode_id": eid, "show": index[eid].show, "show_slug": index[eid].show_slug,
+             "slot": SHARED_TOPIC_SLOT, "title": index[eid].title, "published_at": _published(when, i)}
+            for i, eid in enumerate(ids)
+        ]
+        days[day] = {"split": split, "kind": SHARED_TOPIC_SLOT, "subject": subject,
+                     "episode_ids": list(ids), "episodes": episodes}
+    return days
+
+
 def build_manifest(corpus: Path, num_days: int = NUM_DAYS) -> dict:
-    """The manifest of composed days (references only: ids, shows, titles, synthetic times, split)."""
+    """The manifest of composed days (references only: ids, shows, titles, synthetic times, split), then the
+    shared-topic days."""
     index = load_index(corpus)
     slots_shows = {s for _, shows in SLOTS for s in shows} | set(COMEDY_FALLBACK) | set(EXTRA_SCIENCE_SHOWS)
     docs = {eid: transcript_words(corpus, ep) for eid, ep in index.items() if ep.show_slug in slots_shows}
@@ -240,9 +297,6 @@ def build_manifest(corpus: Path, num_days: int = NUM_DAYS) -> dict:
         when = FIRST_DAY + timedelta(days=day["number"])
         episodes = []
         for i, (slot, ep) in enumerate(day["chosen"]):
-            published = datetime(when.year, when.month, when.day, FIRST_PUBLISHED_HOUR, tzinfo=UTC) + timedelta(
-                minutes=PUBLISH_STEP_MIN * i
-            )
             episodes.append(
                 {
                     "episode_id": ep.episode_id,
@@ -250,7 +304,7 @@ def build_manifest(corpus: Path, num_days: int = NUM_DAYS) -> dict:
                     "show_slug": ep.show_slug,
                     "slot": slot,
                     "title": ep.title,
-                    "published_at": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "published_at": _published(when, i),
                 }
             )
         days[when.isoformat()] = {
@@ -258,12 +312,18 @@ def build_manifest(corpus: Path, num_days: int = NUM_DAYS) -> dict:
             "episode_ids": [e["episode_id"] for e in episodes],
             "episodes": episodes,
         }
+    days.update(shared_topic_days(index))
     return {
         "about": "Evaluation days composed from the real-podcast corpus: references only, no transcript text. "
-        "Rebuild with: python3 bench/real_corpus.py build. Held-out days: never tune on them.",
+        "Rebuild with: python3 bench/real_corpus.py build. Held-out days: never tune on them. "
+        "The days with kind shared_topic (2026-09-19 to 2026-09-22) put episodes of different shows about "
+        "one subject together, so that real cross-show support can occur and support precision and recall "
+        "can be measured; their held-out days (2026-09-21, 2026-09-22) use no episode of the models' "
+        "training split or of a dev day.",
         "corpus_index_sha256_16": index_fingerprint(corpus),
         "num_days": num_days,
         "heldout_days": [d for d, v in days.items() if v["split"] == "heldout"],
+        "shared_topic_days": [d for d, v in days.items() if v.get("kind") == SHARED_TOPIC_SLOT],
         "days": days,
     }
 
@@ -425,7 +485,8 @@ class CorpusServer:
 
 def _show(manifest: dict) -> None:
     for day, entry in sorted(manifest["days"].items()):
-        print(f"{day}  {entry['split']:<8} {len(entry['episodes'])} shows")
+        subject = f"  shared topic: {entry['subject']}" if entry.get("subject") else ""
+        print(f"{day}  {entry['split']:<8} {len(entry['episodes'])} shows{subject}")
         for ep in entry["episodes"]:
             print(f"    {ep['slot']:<24} {ep['show']:<26} {ep['title'][:70]}")
 
