@@ -99,17 +99,19 @@ def is_silence_hallucination(
     seg: Segment,
     no_speech_threshold: float = NO_SPEECH_THRESHOLD,
     logprob_threshold: float = LOGPROB_THRESHOLD,
+    looped: bool = False,
 ) -> bool:
     """Text the model made up over silence, noise or music.
 
     The model leaned towards "no speech" and either was not fairly sure of its words (Whisper's own
-    rule, with a stricter log-probability than its -1.0) or produced only a few of them (its stock
-    fillers over silence and noise: "you", "Thank you.").
+    rule, with a stricter log-probability than its -1.0), produced only a few of them (its stock
+    fillers over silence and noise: "you", "Thank you."), or looped one phrase (`looped`: most of the
+    segment's words were repeats collapsed away, as in "1 cm x 2 cm x 2 cm x 2 cm ..." over noise).
     """
     if seg.no_speech_prob is None or seg.avg_logprob is None or seg.no_speech_prob <= no_speech_threshold:
         return False
     words = [w for w in seg.text.split() if _norm(w)]
-    return seg.avg_logprob < logprob_threshold or len(words) <= FILLER_MAX_WORDS
+    return looped or seg.avg_logprob < logprob_threshold or len(words) <= FILLER_MAX_WORDS
 
 
 def collapse_repeated_phrases(
@@ -149,7 +151,8 @@ def filter_hallucinations(segments: list[Segment]) -> list[Segment]:
     kept = []
     for seg in segments:
         text = collapse_repeated_phrases(seg.text.strip())
-        if has_words(text) and not is_silence_hallucination(replace(seg, text=text)):
+        looped = len(text.split()) * 2 < len(seg.text.split())
+        if has_words(text) and not is_silence_hallucination(replace(seg, text=text), looped=looped):
             kept.append(replace(seg, text=text))
     return kept
 

@@ -137,6 +137,13 @@ def test_unsure_text_where_the_model_heard_no_speech_is_dropped():
     )
 
 
+def test_a_loop_where_the_model_heard_no_speech_is_dropped_and_a_loop_in_speech_is_kept_once():
+    loop = "1 cm x 2 cm" + " x 2 cm" * 10  # what Whisper base said over 12 s of noise, without VAD
+    assert apply_guards([seg(loop, no_speech=0.77, logprob=-0.45)]) == []
+    kept = apply_guards([seg("We tested it, " + "and it worked " * 5, no_speech=0.1, logprob=-0.45)])
+    assert [s.text for s in kept] == ["We tested it, and it worked"]
+
+
 def test_a_phrase_looped_three_times_or_more_is_kept_once():
     assert collapse_repeated_phrases("Thank you. Thank you. Thank you. Thank you.") == "Thank you."
     assert collapse_repeated_phrases("So I said go go go go now") == "So I said go now"
