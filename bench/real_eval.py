@@ -29,6 +29,15 @@ Measures, per day and overall (dev / held out / all):
   (labels.json `highlights`) of one of their cited episodes; items citing no episode with key points are
   left out of the share. A reference, not truth: report only.
 - naive: the 5 most central sentences of the day (MiniLM), with the same checks (`--no-baseline` skips it).
+
+`--score-rule` runs no day: it scores the same-claim rule itself (`claims.same_claim`, with the cosine the
+clustering gives it: the higher of whole-passage and best sentence-pair cosine) on every labelled pair of
+bench/support_pairs.json, and prints precision and recall by split (dev / held out / all, from the label's
+day) and by kind. This is the one place the harness imports podigest (the installed one, i.e. the working
+tree, whatever --commit says): each passage is rebuilt from the corpus transcript by the product's own
+parser and sentence builder (the sentences inside the labelled span, cleaned as candidates are); pairs
+whose span cannot be rebuilt (untimed transcripts) are counted apart. The quality floor, the other half
+of support, is not applied here.
 """
 
 from __future__ import annotations
@@ -789,6 +798,98 @@ def candidate_pairs(wh: Warehouse, items: list[Item], max_per_cluster: int = 4, 
     return out
 
 
+# --- the same-claim rule on the labelled pairs -----------------------------------------------------
+
+SPAN_TOLERANCE_S = 0.6
+
+
+def rebuild_passages(corpus: Path, index: dict, refs: Iterable[dict]) -> dict[tuple[str, float, float], str | None]:
+    """(episode_id, start_s, end_s) -> the passage text the product builds from those sentences of the corpus
+    transcript (cleaned as candidates are), or None when no sentence lies inside the span."""
+    from podigest_dagster.core.insights.candidates import build_sentences
+    from podigest_dagster.core.insights.text import clean_passage
+    from podigest_dagster.core.transcribe.publisher import parse_transcript
+
+    wanted: dict[str, set[tuple[float, float]]] = {}
+    for ref in refs:
+        wanted.setdefault(ref["episode_id"], set()).add(_span(ref))
+    out: dict[tuple[str, float, float], str | None] = {}
+    for eid, spans in wanted.items():
+        ep = index.get(eid)
+        sentences = []
+        if ep is not None and ep.timestamps:
+            body = (corpus / ep.file).read_bytes()
+            sentences = build_sentences(parse_transcript(body, ep.mime, ep.file))
+        for start, end in spans:
+            inside = [
+                x.text for x in sentences
+                if x.start_s >= start - SPAN_TOLERANCE_S and x.end_s <= end + SPAN_TOLERANCE_S and end > 0
+            ]
+            out[(eid, start, end)] = clean_passage(inside) if inside else None
+    return out
+
+
+def _precision_recall(rows: list[tuple[bool, bool]]) -> dict[str, object]:
+    tp = sum(truth and said for truth, said in rows)
+    fp = sum(said and not truth for truth, said in rows)
+    fn = sum(truth and not said for truth, said in rows)
+    return {
+        "pairs": len(rows), "positives": tp + fn, "claimed": tp + fp, "tp": tp, "fp": fp, "fn": fn,
+        "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 3) if tp + fn else None,
+    }
+
+
+def score_same_claim_rule(pair_labels: list[dict], corpus: Path, index: dict, manifest: dict) -> dict[str, object]:
+    """Precision and recall of `claims.same_claim` on the hand-labelled pairs, by split and by kind."""
+    import numpy as np
+
+    from podigest_dagster.core.insights.claims import same_claim
+    from podigest_dagster.core.insights.clustering import embed_passages
+    from podigest_dagster.core.insights.embedding import Embedder as ProductEmbedder
+
+    refs = [ref for label in pair_labels for ref in (label["a"], label["b"])]
+    texts = rebuild_passages(corpus, index, refs)
+    usable = [
+        lab for lab in pair_labels
+        if texts.get((lab["a"]["episode_id"], *_span(lab["a"]))) and texts.get((lab["b"]["episode_id"], *_span(lab["b"])))
+    ]
+    keys = sorted({k for lab in usable for k in ((lab["a"]["episode_id"], *_span(lab["a"])), (lab["b"]["episode_id"], *_span(lab["b"])))})
+    vectors, sentence_vectors = embed_passages([texts[k] for k in keys], ProductEmbedder().embed)
+    at = {k: i for i, k in enumerate(keys)}
+    groups: dict[str, list[tuple[bool, bool]]] = {}
+    decisions = []
+    for lab in usable:
+        i, j = at[(lab["a"]["episode_id"], *_span(lab["a"]))], at[(lab["b"]["episode_id"], *_span(lab["b"]))]
+        cosine = max(float(vectors[i] @ vectors[j]), float(np.max(sentence_vectors[i] @ sentence_vectors[j].T)))
+        said = same_claim(texts[keys[i]], texts[keys[j]], cosine)
+        truth = bool(lab["same_claim"])
+        day = manifest["days"].get(lab.get("day") or "", {})
+        split = day.get("split", "unknown")
+        shared = "shared-topic" if day.get("kind") == "shared_topic" else "composed"
+        for group in ("all", split, f"{shared} {split}", f"kind {lab.get('kind')}"):
+            groups.setdefault(group, []).append((truth, said))
+        decisions.append({"day": lab.get("day"), "kind": lab.get("kind"), "same_claim": truth, "rule": said,
+                          "cosine": round(cosine, 3), "a": lab["a"], "b": lab["b"]})
+    return {
+        "labelled": len(pair_labels),
+        "not_rebuilt": len(pair_labels) - len(usable),
+        "groups": {name: _precision_recall(rows) for name, rows in sorted(groups.items())},
+        "decisions": decisions,
+    }
+
+
+def print_rule_scores(scores: dict[str, object]) -> None:
+    print(f"same-claim rule on {scores['labelled']} labelled pairs ({scores['not_rebuilt']} not rebuilt: untimed transcripts)")
+    print("| pairs | n | same claim (labelled) | rule says same | tp | fp | fn | precision | recall |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, g in scores["groups"].items():
+        print(
+            f"| {name} | {g['pairs']} | {g['positives']} | {g['claimed']} | {g['tp']} | {g['fp']} | {g['fn']} | "
+            f"{g['precision'] if g['precision'] is not None else '-'} | {g['recall'] if g['recall'] is not None else '-'} |"
+        )
+
+
 # --- main ------------------------------------------------------------------------------------------
 
 
@@ -837,6 +938,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--agreement", type=float, default=AGREEMENT_COSINE, help="cosine to count as agreeing")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
     parser.add_argument("--dump-pairs", action="store_true", help="write pairs-to-label.json (with text) in the out dir")
+    parser.add_argument(
+        "--score-rule", action="store_true",
+        help="run no day: score the same-claim rule on the labelled pairs (precision/recall by split and kind)",
+    )
     return parser.parse_args(argv)
 
 
@@ -848,6 +953,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     days = select_days(manifest, args.split, args.days)
     index, labels = load_index(corpus), load_labels(corpus)
     pair_labels = load_pair_labels(Path(args.labels))
+    if args.score_rule:
+        scores = score_same_claim_rule(pair_labels, corpus, index, manifest)
+        print_rule_scores(scores)
+        if args.out:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            (Path(args.out) / "rule-scores.json").write_text(json.dumps(scores, indent=1), encoding="utf-8")
+        return 0
     out = (Path(args.out) if args.out else default_root() / "real-eval").resolve()
     (out / "logs").mkdir(parents=True, exist_ok=True)
     use_product(args.product, args.commit, out)
