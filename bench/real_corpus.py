@@ -96,11 +96,19 @@ SHARED_TOPIC_DAYS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     )),
     ("2026-09-21", "heldout", "AI compute: local models, GPU clouds, NVIDIA, benchmarks, data-center power", (
         "how-i-ai-4f0ff0b6af", "ai-engineer-689dc72dd8", "oxide-and-friends-55333b5414", "relentless-548f423159",
-        "practical-ai-bff3f6a091",
+        "practical-ai-ed23c2d110",
     )),
     ("2026-09-22", "heldout", "building with AI: harnesses, design craft, long context, iteration", (
         "how-i-ai-ac5ec878e3", "aboard-podcast-172aa4e8e0", "ai-engineer-9d8350a929", "naval-4c5e8a1018",
         "lennys-podcast-3e43595d4b",
+    )),
+    # Two more dev days on one named product or idea that three or four shows discuss (found by counting the
+    # shows whose transcripts name it), since two shows on one broad subject rarely state one claim.
+    ("2026-09-23", "dev", "OpenClaw and always-on personal agents", (
+        "aboard-podcast-545a3a25c5", "ai-engineer-d9600735fc", "naval-4c0a9c937e", "how-i-ai-4a90a5f02b",
+    )),
+    ("2026-09-24", "dev", "context windows and long-running coding agents", (
+        "ai-engineer-552fa074ac", "naval-609327b939", "how-i-ai-65042a8d61", "lennys-podcast-6bc9bc8fd2",
     )),
 )
 
@@ -316,7 +324,7 @@ def build_manifest(corpus: Path, num_days: int = NUM_DAYS) -> dict:
     return {
         "about": "Evaluation days composed from the real-podcast corpus: references only, no transcript text. "
         "Rebuild with: python3 bench/real_corpus.py build. Held-out days: never tune on them. "
-        "The days with kind shared_topic (2026-09-19 to 2026-09-22) put episodes of different shows about "
+        "The days with kind shared_topic (2026-09-19 to 2026-09-24) put episodes of different shows about "
         "one subject together, so that real cross-show support can occur and support precision and recall "
         "can be measured; their held-out days (2026-09-21, 2026-09-22) use no episode of the models' "
         "training split or of a dev day.",
