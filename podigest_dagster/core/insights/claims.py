@@ -3,6 +3,12 @@
 Two shows back one idea only when their passages are close in meaning AND share the claim's specific
 content: named things (people, companies, products, places), numbers, and rare words. Conversational
 openers, banter and hedges share tone and common words but none of that, so they never add up to support.
+
+Shared names alone place two passages in one story, not one claim: on a day when several shows discuss
+"Claude Code" or "OpenAI and Anthropic", most of their passages name them (hand-labelled real pairs:
+nearly all such pairs state different things). A claim also shares what is said about the named things:
+its numbers and rare words. A name of several words ("Hugging Face") is one named thing, and one word
+counts once whatever its form ("evals", "eval").
 """
 
 from __future__ import annotations
@@ -19,14 +25,19 @@ QUALITY_FLOOR = shipped_floors().send
 # A word is rare when the embedding model's vocabulary (roughly ordered by frequency) ranks it past this,
 # or does not hold it whole.
 RARE_RANK = 7000
-# Same claim (see same_claim): cosine and shared content together. A shared specific term weighs 1, another
-# shared content word COMMON_WORD_WEIGHT (calibrated on the hand-labelled pairs in bench/support_pairs.json).
+# Same claim (see same_claim): cosine and shared content together. A shared specific term (named thing,
+# number or rare word) weighs 1, another shared content word COMMON_WORD_WEIGHT; at least
+# MIN_SHARED_CLAIM_TERMS of the shared specific terms must be numbers or rare words, not names (calibrated
+# on the dev pairs of bench/support_pairs.json; `bench/real_eval.py --score-rule` scores it).
 SAME_CLAIM_COSINE = 0.5
 STRONG_COSINE = 0.72
 PARAPHRASE_COSINE = 0.8
-MIN_SHARED_SPECIFIC = 2
+MIN_SHARED_CLAIM_TERMS = 2
 MIN_SHARED_WEIGHT = 2.0
 COMMON_WORD_WEIGHT = 0.4
+# Counts below ten said as words ("two camps", "one of three things") structure speech more often than they
+# state a quantity: they are content words, not claim numbers. Digits and larger numbers stay numbers.
+SMALL_NUMBER_WORDS = frozenset("one two three four five six seven eight nine".split())
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’&.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*%?")
 _NUMBER_WORDS = {
@@ -56,56 +67,108 @@ def is_rare(word: str) -> bool:
 
 
 def _stem(word: str) -> str:
-    return word[:6]
+    """One form per word for comparison: plural 's' dropped as content_words does, then the first six letters."""
+    return (word[:-1] if len(word) > 4 and word.endswith("s") and not word.endswith("ss") else word)[:6]
+
+
+def _is_pronoun_i(low: str) -> bool:
+    return low == "i" or low.startswith(("i'", "i’"))
 
 
 def specific_terms(text: str) -> set[str]:
     """The claim-bearing terms of a passage: named things (capitalised inside a sentence, acronyms,
-    words with digits), numbers (words and digits alike), and rare words, normalised for comparison."""
+    words with digits; '@'), numbers (words and digits alike; '#'), and rare words, normalised for
+    comparison."""
+    return {term for group in _term_groups(text) for term in group}
+
+
+def _term_groups(text: str) -> list[set[str]]:
+    """The passage's specific terms grouped by what they name: the words of one multi-word name ("Hugging
+    Face Hub", adjacent with only a space between) form one group; every number and rare word is its own."""
     starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
-    terms: set[str] = set()
+    groups: list[set[str]] = []
+    name_end = -1
     for match in _TOKEN.finditer(text):
         token = match.group(0).rstrip(".,")
         low = token.lower()
         if NUMBER.fullmatch(low) or token[0].isdigit() or low in _NUMBER_WORDS:
-            terms.add("#" + _NUMBER_WORDS.get(low, low.replace(",", "")))
-        elif (token.isupper() and len(token) >= 2) or any(ch.isdigit() for ch in token):
-            terms.add("@" + low)
-        elif token[0].isupper() and match.start() not in starts and low not in GENERIC_WORDS and low != "i":
-            terms.add("@" + low)
-        elif low.isalpha() and is_rare(low):
-            terms.add(_stem(low))
-    return {t for t in terms if t not in {"#1", "@i"}}
+            if low not in SMALL_NUMBER_WORDS:
+                groups.append({"#" + _NUMBER_WORDS.get(low, low.replace(",", ""))})
+            continue
+        named = (token.isupper() and len(token) >= 2) or any(ch.isdigit() for ch in token) or (
+            token[0].isupper() and match.start() not in starts and low not in GENERIC_WORDS
+        )
+        if named and not _is_pronoun_i(low):
+            if groups and name_end >= 0 and text[name_end : match.start()] == " ":
+                groups[-1].add("@" + low)
+            else:
+                groups.append({"@" + low})
+            name_end = match.start() + len(token)
+            continue
+        name_end = -1
+        if low.isalpha() and is_rare(low):
+            groups.append({_stem(low)})
+    return [g for g in groups if g - {"#1", "@i"}]
+
+
+def _comparable(term: str) -> str:
+    """A term as compared across passages: numbers as they are, names and rare words by stem (a named thing
+    also matches its rare-word form)."""
+    return term if term.startswith("#") else _stem(term.lstrip("@"))
 
 
 def shared_specific_terms(a: str, b: str) -> set[str]:
-    """The specific terms two passages have in common (a named thing also matches its rare-word form)."""
-    ta, tb = specific_terms(a), specific_terms(b)
-    plain_a = {t.lstrip("@") if t.startswith("@") else t for t in ta}
-    plain_b = {t.lstrip("@") if t.startswith("@") else t for t in tb}
-    stems_a = {_stem(t) if not t.startswith("#") else t for t in plain_a}
-    stems_b = {_stem(t) if not t.startswith("#") else t for t in plain_b}
-    return stems_a & stems_b
+    """The specific terms two passages have in common, by stem."""
+    return {_comparable(t) for t in specific_terms(a)} & {_comparable(t) for t in specific_terms(b)}
+
+
+def _merged(groups: list[set[str]]) -> list[set[str]]:
+    """Groups that share a term joined into one ("Claude Code" and a later "Claude" name one thing)."""
+    out: list[set[str]] = []
+    for group in groups:
+        overlapping = [g for g in out if g & group]
+        for g in overlapping:
+            out.remove(g)
+            group = group | g
+        out.append(group)
+    return out
+
+
+def shared_claim_content(a: str, b: str) -> tuple[int, int]:
+    """(shared named things, shared numbers and rare words) of two passages. A word said twice counts once;
+    a multi-word name counts once, on the side where it makes fewer groups, so "Claude Code" in both
+    passages is one named thing, not two terms."""
+    shared = shared_specific_terms(a, b)
+    counts = []
+    for text in (a, b):
+        names, claims = [], []
+        for group in _term_groups(text):
+            found = {_comparable(t) for t in group} & shared
+            if found:
+                (names if any(t.startswith("@") for t in group) else claims).append(found)
+        counts.append((len(_merged(names)), len(_merged(claims))))
+    return min(c[0] for c in counts), min(c[1] for c in counts)
 
 
 def shared_content_weight(a: str, b: str) -> float:
-    """How much claim content two passages share: 1 per specific term, COMMON_WORD_WEIGHT per other content
-    word (stemmed), so paraphrases in plain words still count and tone alone never does."""
+    """How much claim content two passages share: 1 per named thing, number or rare word, COMMON_WORD_WEIGHT
+    per other content word (stemmed), so paraphrases in plain words still count and tone alone never does."""
+    names, claims = shared_claim_content(a, b)
     specific = shared_specific_terms(a, b)
     common = {_stem(w) for w in content_words(a)} & {_stem(w) for w in content_words(b)}
-    return len(specific) + COMMON_WORD_WEIGHT * len(common - specific)
+    return names + claims + COMMON_WORD_WEIGHT * len(common - specific)
 
 
 def same_claim(a: str, b: str, cosine: float) -> bool:
     """True when two passages state the same specific claim (see the module docstring): close in meaning
-    and sharing at least two specific terms; or closer, with one specific term; or a near paraphrase in
-    plain words. One shared name plus common words is a shared topic, not a shared claim."""
+    and sharing at least two numbers or rare words; or closer, with one specific term; or a near paraphrase
+    in plain words. Shared names with common words are a shared topic, not a shared claim."""
     if cosine < SAME_CLAIM_COSINE:
         return False
-    specific = len(shared_specific_terms(a, b))
+    names, claims = shared_claim_content(a, b)
     weight = shared_content_weight(a, b)
-    if specific >= MIN_SHARED_SPECIFIC and weight >= MIN_SHARED_WEIGHT:
+    if claims >= MIN_SHARED_CLAIM_TERMS and weight >= MIN_SHARED_WEIGHT:
         return True
-    if cosine >= STRONG_COSINE and specific >= 1 and weight >= MIN_SHARED_WEIGHT:
+    if cosine >= STRONG_COSINE and names + claims >= 1 and weight >= MIN_SHARED_WEIGHT:
         return True
     return cosine >= PARAPHRASE_COSINE and weight >= MIN_SHARED_WEIGHT

@@ -1,0 +1,48 @@
+"""Support means the same claim: shared names place two passages in one story, a claim also shares what is
+said about them (its numbers and rare words). Hand-written passages; the cosines are given, so each test
+checks the rule, not the embedding model."""
+
+from __future__ import annotations
+
+from podigest_dagster.core.insights.claims import (
+    SAME_CLAIM_COSINE,
+    STRONG_COSINE,
+    same_claim,
+    shared_claim_content,
+    specific_terms,
+)
+
+# One product and one company named on both sides, two different things said about them.
+NAMED_A = "Harbor Lens from Quillmark now runs on every phone the city gave its nurses last spring."
+NAMED_B = "I asked the Quillmark team whether Harbor Lens will ever get a dark mode, and they laughed."
+
+
+def test_two_passages_naming_the_same_product_and_company_do_not_state_one_claim():
+    assert shared_claim_content(NAMED_A, NAMED_B) == (2, 0)
+    assert not same_claim(NAMED_A, NAMED_B, (SAME_CLAIM_COSINE + STRONG_COSINE) / 2)
+
+
+def test_a_name_of_several_words_is_one_named_thing_even_when_repeated_in_part():
+    a = "Harbor Lens is mostly glue code around a camera, and Harbor keeps it small on purpose."
+    b = "Everyone at the clinic opened Harbor Lens on the first morning, before coffee."
+    assert shared_claim_content(a, b)[0] == 1
+    assert not same_claim(a, b, STRONG_COSINE + 0.01), "one shared name and no shared claim content"
+
+
+def test_a_word_counts_once_whatever_its_form():
+    a = "Write the failing evals first and keep every eval small."
+    b = "Our evals caught the regression, since each eval runs on every commit."
+    assert shared_claim_content(a, b)[1] == 1
+
+
+def test_small_counts_said_as_words_are_speech_not_claim_numbers():
+    assert not any(t.startswith("#") for t in specific_terms("People fall into two camps, and I have two thoughts."))
+    assert "#40" in specific_terms("Wait times fell by forty percent.")
+
+
+def test_the_same_number_and_rare_words_about_the_same_thing_are_one_claim():
+    a = "Harbor Lens cut triage waits in Rotterdam clinics by forty percent, because nurses photograph rashes first."
+    b = "In Rotterdam the Harbor Lens rollout brought triage waits down forty percent: rashes get photographed first."
+    names, claims = shared_claim_content(a, b)
+    assert names == 2 and claims >= 2
+    assert same_claim(a, b, SAME_CLAIM_COSINE + 0.1)
