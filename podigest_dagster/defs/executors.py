@@ -103,8 +103,14 @@ def executor_from_env(name: str | None = None) -> dg.ExecutorDefinition:
     name = name or executor_name()
     if name == "multiprocess":
         limit = os.environ.get("PODIGEST_MAX_CONCURRENT")
+        # Each step process forks from a server that has already imported the job's module (Dagster,
+        # podigest, dbt's manifest loader) instead of starting an interpreter that imports them again.
         return dg.multiprocess_executor.configured(
-            {"max_concurrent": int(limit) if limit else None, "retries": {"enabled": {}}}
+            {
+                "max_concurrent": int(limit) if limit else None,
+                "retries": {"enabled": {}},
+                "start_method": {"forkserver": {}},
+            }
         )
     if name == "celery":
         from podigest_dagster.defs.celery_executor import podigest_celery_executor

@@ -29,7 +29,13 @@ def ingest_job() -> dg.JobDefinition:
         assets=[episodes, episode_audio],
         jobs=[
             dg.define_asset_job(
-                "ingest_job", partitions_def=daily_partitions, executor_def=dg.multiprocess_executor
+                "ingest_job",
+                partitions_def=daily_partitions,
+                # Step processes fork from a server that has this module (and so Dagster and podigest)
+                # imported, instead of each spawning a new interpreter that imports them again.
+                executor_def=dg.multiprocess_executor.configured(
+                    {"start_method": {"forkserver": {"preload_modules": [__name__]}}}
+                ),
             )
         ],
         resources={
