@@ -284,23 +284,49 @@ _NOT_NAMES = frozenset(
 )
 
 
-def bridge_reads(spans: list[tuple[int, int]], texts: list[str]) -> list[tuple[int, int]]:
-    """Merge neighbouring detected spans that name the same sponsor (within MAX_BRIDGE sentences), so the
-    host's own words between a read's opening and its address go with it."""
+def bridge_reads(
+    spans: list[tuple[int, int]], texts: list[str], edges: tuple[np.ndarray, np.ndarray] | None = None
+) -> list[tuple[int, int]]:
+    """Merge neighbouring detected spans that are one read (within MAX_BRIDGE sentences), so the host's own
+    words between a read's opening and its address go with it: both name the same sponsor, or (with the read
+    `edges`) the first opens a read and the second carries its call to action ("brought to you by Jira
+    Product Discovery" ... "at atlassian.com/howIAI", another name on the address). A detected opening with
+    no detected span after it runs to the first call to action within MAX_BRIDGE sentences, if there is one
+    before the next opening."""
+    opens, closes = edges if edges is not None else (np.zeros(len(texts), bool), np.zeros(len(texts), bool))
     merged: list[tuple[int, int]] = []
-    for start, end in spans:
+    for start, end in [_to_call_to_action(span, opens, closes, spans) for span in spans]:
         if merged and start - merged[-1][1] <= MAX_BRIDGE:
             before = sponsor_names(texts[merged[-1][0] : merged[-1][1]])
             after = sponsor_names(texts[start:end])
-            if before & after:
-                merged[-1] = (merged[-1][0], end)
+            opened_closed = bool(opens[merged[-1][0] : merged[-1][1]].any() and closes[start:end].any())
+            if before & after or opened_closed or start < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
                 continue
         merged.append((start, end))
     return merged
 
 
+def _to_call_to_action(
+    span: tuple[int, int], opens: np.ndarray, closes: np.ndarray, spans: list[tuple[int, int]]
+) -> tuple[int, int]:
+    """A detected span that opens a read but carries no call to action, extended to the first sentence with
+    one within MAX_BRIDGE sentences (never past another read's opening or onto a later detected span)."""
+    start, end = span
+    if not opens[start:end].any() or closes[start:end].any():
+        return span
+    later = min((a for a, _ in spans if a >= end), default=len(opens))
+    for i in range(end, min(len(opens), end + MAX_BRIDGE, later)):
+        if opens[i]:
+            break
+        if closes[i]:
+            return start, i + 1
+    return span
+
+
 def ad_sentences(texts: list[str], vectors: np.ndarray) -> set[int]:
     """Indices of one episode's sentences that lie inside a detected sponsor read."""
     p, own = both_probabilities(texts, vectors)
-    spans = bridge_reads(ad_spans(p, own=own, edges=read_edges(texts)), texts)
+    edges = read_edges(texts)
+    spans = bridge_reads(ad_spans(p, own=own, edges=edges), texts, edges)
     return {i for a, b in spans for i in range(a, b)}

@@ -118,6 +118,28 @@ def test_the_hosts_own_words_between_a_reads_opening_and_its_address_go_with_the
     assert bridge_reads([(1, 3), (30, 31)], texts + [""] * 20 + ["Visit harbourline.com today."]) == [(1, 3), (30, 31)]
 
 
+def test_a_read_that_opens_on_one_name_and_closes_on_another_address_is_one_read():
+    from podigest_dagster.core.insights.ads import bridge_reads, read_edges
+
+    texts = [
+        "We reviewed every pull request together in one room.",  # 0
+        "This episode is brought to you by Ledgerly Planner.",  # 1: opening (detected)
+        "Small teams are fast alone, but deciding together is where they still stall.",  # 2: sounds like the show
+        "Decisions end up in a document nobody reads.",  # 3
+        "Plan and rank ideas as a team in one living roadmap.",  # 4
+        "Join ten thousand teams at northwindsoft.com/plan.",  # 5: address under the maker's name (detected)
+        "Does this take you back to your first company?",  # 6: the show resumes
+    ]
+    edges = read_edges(texts)
+    assert bridge_reads([(1, 2), (5, 6)], texts, edges) == [(1, 6)]
+    assert bridge_reads([(1, 2)], texts, edges) == [(1, 6)]  # the address itself undetected
+    assert bridge_reads([(1, 2), (5, 6)], texts) == [(1, 2), (5, 6)]  # by names alone: two reads
+    # an opening with no call to action within reach, or another read's opening first, stays as it was
+    assert bridge_reads([(1, 2)], texts[:5], read_edges(texts[:5])) == [(1, 2)]
+    other = [*texts[:3], "Today's show is also supported by Harbourline.", *texts[4:]]
+    assert bridge_reads([(1, 2)], other, read_edges(other)) == [(1, 2)]
+
+
 def test_the_shows_first_sentences_right_after_a_short_read_are_not_swallowed_by_it(embed):
     claim = (
         "Night time traffic noise is a public health problem, because even when you sleep through it the noise "
