@@ -29,6 +29,7 @@ _WEAK = STOPWORDS | GENERIC_WORDS | {
     "talk", "talking", "conversation", "question", "answer", "idea", "ideas", "way", "ways", "kind", "bit",
     "everybody", "somebody", "anybody", "folks", "stuff", "pretty", "able", "sure", "totally", "exactly",
     "whether", "new", "latest", "modern", "simple", "plain", "big", "small", "huge", "real", "true",
+    "anymore", "anyway", "already", "ever", "else", "outside", "inside", "actual",
 }
 
 
@@ -45,6 +46,7 @@ def _chunks(text: str) -> list[list[str]]:
     return [_WORD.findall(part) for part in _BREAK.split(text) if part.strip()]
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
 _CONTRACTED = re.compile(r"^([A-Za-z]+)['’](?:m|s|re|ve|d|ll|t)$", re.I)
 
 
@@ -77,6 +79,8 @@ def entity_phrases(text: str) -> list[str]:
             opener = position - len(run) == 0
             if run and not (opener and len(run) == 1 and not run[0].isupper()):
                 words = run[1:] if opener and run[0].lower() in _WEAK else run
+                if len(words) > 1:  # "Tim Ferriss's" names Tim Ferriss
+                    words = [*words[:-1], _POSSESSIVE.sub("", words[-1])]
                 if words and not all(w.lower() in _WEAK for w in words):
                     found.append(" ".join(words))
             run = []
@@ -87,7 +91,7 @@ def key_phrases(text: str) -> list[str]:
     """Content-word runs of one to three words (no weak word at either end), lower-cased unless a name."""
     found = []
     for chunk in _chunks(text):
-        shown = [w if w.isupper() or (j > 0 and w[0].isupper()) else w.lower() for j, w in enumerate(chunk)]
+        shown = [w if _keeps_case(w) or (j > 0 and w[0].isupper()) else w.lower() for j, w in enumerate(chunk)]
         for size in range(1, MAX_PHRASE_WORDS + 1):
             for i in range(len(chunk) - size + 1):
                 gram = [w.lower() for w in chunk[i : i + size]]
@@ -97,6 +101,12 @@ def key_phrases(text: str) -> list[str]:
                     continue
                 found.append(" ".join(shown[i : i + size]))
     return found
+
+
+def _keeps_case(word: str) -> bool:
+    """An acronym or a name spelled with inner capitals ('NASA', 'OpenAI', 'iPhone', 'PRDs'): shown as said,
+    even at the start of a chunk."""
+    return word.isupper() or any(ch.isupper() for ch in word[1:])
 
 
 def _specificity(phrase: str) -> float:
@@ -130,11 +140,29 @@ _VERBS = {
 }
 
 
+# Words ending in -ly that are nouns or adjectives a subject can hold, not adverbs.
+_LY_NOUNS = frozenset(
+    "family supply assembly anomaly monopoly rally ally reply italy july butterfly belly jelly bully holy "
+    "early daily weekly monthly yearly quarterly elderly friendly lonely lovely likely only ugly silly "
+    "oily curly costly deadly".split()
+)
+
+
+def _is_adverb(word: str) -> bool:
+    return word.islower() and word.endswith("ly") and len(word) > 5 and word not in _LY_NOUNS
+
+
 def _noun_like(phrase: str) -> bool:
-    """A phrase that can name a subject: it does not end in an adverb, a past participle or a verb."""
+    """A phrase that can name a subject: no verb or adverb inside it ('engineers started using', 'teams saw
+    smaller', 'PMs incredibly productive' are pieces of a clause), and it does not end in an adverb, a past
+    participle or a verb."""
     words = phrase.split()
     first, last = words[0], words[-1]
     if first.lower() in _VERBS or (first.endswith("ing") and first.islower() and len(words) > 1):
+        return False
+    if any(_is_adverb(w) for w in words):
+        return False
+    if any(w.islower() and (w in _VERBS or (w.endswith("ed") and len(w) > 4)) for w in words[1:-1]):
         return False
     if len(words) > 2 and first.islower() and words[1].lower() in {"the", "a", "an"}:
         return False  # 'prevent the heart', 'reduce the risk': a verb and its object, not a subject
@@ -169,6 +197,7 @@ def cluster_topic(
     )
     best_name = max(names, key=lambda n: (names[n] * _specificity(n), len(n)), default=None)
     if best_name and names[best_name] >= 2.0:
+        best_phrase = _without_name_words(best_phrase, best_name)
         name, phrase = best_name.lower(), (best_phrase or "").lower()
         if phrase and name in phrase:
             topic = _capitalised(best_phrase)
@@ -181,6 +210,18 @@ def cluster_topic(
     else:
         topic = _capitalised(next((clean for clean in titles if clean), "")) or "An idea from today's episodes"
     return _shorten(topic)
+
+
+def _without_name_words(phrase: str | None, name: str) -> str | None:
+    """The key phrase without the words of the name leading it ('Ferriss's failure resume' beside 'Tim
+    Ferriss' is 'failure resume'), unless the whole name is in it."""
+    if not phrase or name.lower() in phrase.lower():
+        return phrase
+    name_words = {_POSSESSIVE.sub("", w).lower() for w in name.split()}
+    words = phrase.split()
+    while words and _POSSESSIVE.sub("", words[0]).lower() in name_words:
+        words.pop(0)
+    return " ".join(words) or None
 
 
 MAX_PHRASES_EMBEDDED = 60

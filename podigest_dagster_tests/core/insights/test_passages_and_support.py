@@ -173,6 +173,24 @@ def test_an_items_topic_names_its_subject(embedder):
     assert clean_title("Episode 12: Chips | Tech Daily 2026-03-10", "Tech Daily") == "Chips"
 
 
+def test_a_topic_is_a_name_or_a_noun_phrase_never_a_piece_of_a_clause(embedder):
+    cases = [
+        ("Last spring our engineers started using coding agents for every pull request at Ledgerly, "
+         "and the review time fell by half.", ("engineers started", "started using")),
+        ("AI has made individual PMs incredibly productive, but a whole team agreeing on a roadmap still breaks.",
+         ("incredibly",)),
+        ("Tim Ferriss's failure resume lists every rejection he got before his first book sold.", ("'s",)),
+        ("OpenAI and Anthropic both cut their API prices by half this year because inference got cheaper.",
+         ("Openai",)),
+    ]
+    for text, never in cases:
+        for embed in (embedder.embed, None):
+            topic = cluster_topic([text], [], embed)
+            assert topic and not any(piece in topic for piece in never), (topic, text)
+    assert cluster_topic([cases[3][0]], [], embedder.embed).startswith("OpenAI and Anthropic")
+    assert cluster_topic([cases[2][0]], [], embedder.embed).startswith("Tim Ferriss")
+
+
 def test_a_transcript_without_timestamps_is_cited_without_a_time(embedder):
     untimed = EpisodeTranscript("u1", "Sleep Show", "Sleep and the heart", "https://u.example/f",
                                 [Segment(0, 0.0, 0.0, INSIGHTS["sleep"])], link="https://u.example/ep")
