@@ -38,6 +38,13 @@ COMMON_WORD_WEIGHT = 0.4
 # Counts below ten said as words ("two camps", "one of three things") structure speech more often than they
 # state a quantity: they are content words, not claim numbers. Digits and larger numbers stay numbers.
 SMALL_NUMBER_WORDS = frozenset("one two three four five six seven eight nine".split())
+# ... unless they measure something: "three times the heat", "about three units", "two degrees".
+_MEASURED = frozenset(
+    "times percent per units unit hours hour minutes days weeks months years degrees dollars euros pounds "
+    "cents kilos kilograms kilometres kilometers miles metres meters grams litres liters fold hundred "
+    "thousand million billion trillion thirds quarters".split()
+)
+_APPROXIMATELY = frozenset("about roughly around nearly almost approximately some over under only".split())
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’&.-]*[A-Za-z0-9]|[A-Za-z]|\d[\d,.]*%?")
 _NUMBER_WORDS = {
@@ -88,11 +95,13 @@ def _term_groups(text: str) -> list[set[str]]:
     starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
     groups: list[set[str]] = []
     name_end = -1
-    for match in _TOKEN.finditer(text):
+    matches = list(_TOKEN.finditer(text))
+    lows = [m.group(0).rstrip(".,").lower() for m in matches]
+    for position, match in enumerate(matches):
         token = match.group(0).rstrip(".,")
         low = token.lower()
         if NUMBER.fullmatch(low) or token[0].isdigit() or low in _NUMBER_WORDS:
-            if low not in SMALL_NUMBER_WORDS:
+            if low not in SMALL_NUMBER_WORDS or _measures(lows, position):
                 groups.append({"#" + _NUMBER_WORDS.get(low, low.replace(",", ""))})
             continue
         named = (token.isupper() and len(token) >= 2) or any(ch.isdigit() for ch in token) or (
@@ -109,6 +118,14 @@ def _term_groups(text: str) -> list[set[str]]:
         if low.isalpha() and is_rare(low):
             groups.append({_stem(low)})
     return [g for g in groups if g - {"#1", "@i"}]
+
+
+def _measures(lows: list[str], position: int) -> bool:
+    """A small count said as a word that states a quantity: a unit after it ('three times', 'two degrees')
+    or an approximation before it ('about three')."""
+    after = lows[position + 1] if position + 1 < len(lows) else ""
+    before = lows[position - 1] if position else ""
+    return after in _MEASURED or before in _APPROXIMATELY
 
 
 def _comparable(term: str) -> str:

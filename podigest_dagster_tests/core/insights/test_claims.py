@@ -38,6 +38,10 @@ def test_a_word_counts_once_whatever_its_form():
 def test_small_counts_said_as_words_are_speech_not_claim_numbers():
     assert not any(t.startswith("#") for t in specific_terms("People fall into two camps, and I have two thoughts."))
     assert "#40" in specific_terms("Wait times fell by forty percent.")
+    # a small count that measures something is a number, in words as in digits
+    assert "#3" in specific_terms("They give roughly three times more heat than the power they use.")
+    assert "#3" in specific_terms("It delivers about 3 units of heat for every unit of electricity.")
+    assert "#2" in specific_terms("Summers here are two degrees warmer than they were.")
 
 
 def test_the_same_number_and_rare_words_about_the_same_thing_are_one_claim():
