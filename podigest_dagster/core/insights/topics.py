@@ -66,17 +66,20 @@ def entity_phrases(text: str) -> list[str]:
     found = []
     for chunk in _chunks(text):
         run: list[str] = []
+        run_start = 0
         for position, word in enumerate([*chunk, ""]):
             capital = (
                 bool(word) and (word[0].isupper() or word[0].isdigit() and run) and word.lower() != "i"
                 and not _is_contraction(word)
             )
             if capital or (run and word.lower() in _JOINERS):
+                if not run:
+                    run_start = position
                 run.append(word)
                 continue
             while run and run[-1].lower() in _JOINERS:
                 run.pop()
-            opener = position - len(run) == 0
+            opener = run_start == 0  # the run opens its chunk (joiners dropped from its end do not count)
             if run and not (opener and len(run) == 1 and not run[0].isupper()):
                 words = run[1:] if opener and run[0].lower() in _WEAK else run
                 if len(words) > 1:  # "Tim Ferriss's" names Tim Ferriss
