@@ -78,9 +78,11 @@ def _transcripts(m: Mapping[str, Any]) -> str:
 
 
 def _candidates(m: Mapping[str, Any]) -> str:
+    skipped = _count(m, "episodes_skipped")
     return (
         f"{_value(m, 'candidates_kept')} kept, {_count(m, 'candidates_dropped')} dropped, "
         f"from {_count(m, 'episodes')} episodes"
+        + (f", {skipped} skipped (a language the models do not read)" if skipped else "")
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from podigest_dagster.core.insights import language
 from podigest_dagster.core.insights.ads import ad_sentences
 from podigest_dagster.core.insights.embedding import DIMENSIONS, Embedder, embed_groups
 from podigest_dagster.core.insights.scoring import (
@@ -52,6 +53,8 @@ class EpisodeTranscript:
     segments: list[Segment]
     link: str | None = None
     enclosure_url: str | None = None
+    language: str | None = None
+    """As Whisper detected it or the publisher declared it; None when unknown."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ class CandidateSet:
 
     kept: list[Candidate]
     dropped_by_reason: dict[str, int]
+    skipped_episodes: dict[str, str] = field(default_factory=dict)
+    """Episodes the insight models cannot read (another language), each with the reason."""
 
 
 # --- sentences -------------------------------------------------------------------------------------
@@ -422,7 +427,9 @@ def episode_windows(
     sentence of a read gets the reason "ad"), and each window is scored with their mean."""
     ads = ad_sentences([s.text for s in sentences], vectors)
     reasons = [
-        "ad" if i in ads else sentence_reason(s.text) or ("boilerplate" if is_boilerplate(s.text) else None)
+        "ad" if i in ads else sentence_reason(s.text)
+        or ("another_script" if language.sentence_in_another_script(s.text) else None)
+        or ("boilerplate" if is_boilerplate(s.text) else None)
         for i, s in enumerate(sentences)
     ]
     passing = []
@@ -474,10 +481,18 @@ def extract_candidates(
 
     `embed` (texts -> (n, 384) unit vectors; default the bundled model) embeds the day's sentences once,
     for the sponsor-read spans and the scores; it is not called when there is no sentence."""
+    skipped = {
+        e.episode_id: reason
+        for e in episodes
+        if (reason := language.skip_reason(e.language, " ".join(s.text for s in e.segments)))
+    }
+    episodes = [e for e in episodes if e.episode_id not in skipped]
     sentences = {e.episode_id: build_sentences(e.segments) for e in episodes}
     vectors = embed_groups({k: [s.text for s in v] for k, v in sentences.items()}, embed or _bundled_embed)
     index = build_boilerplate_index(episodes, sentences, past_show_texts or {})
     dropped: Counter[str] = Counter()
+    if skipped:
+        dropped["language"] = len(skipped)
     kept: list[Candidate] = []
     for episode in episodes:
         def boilerplate(text: str, ep: EpisodeTranscript = episode) -> bool:
@@ -487,7 +502,7 @@ def extract_candidates(
             episode, sentences[episode.episode_id], boilerplate, dropped, vectors[episode.episode_id]
         )
         kept.extend(select_non_overlapping(windows, min_score, max_per_episode, dropped))
-    return CandidateSet(kept=kept, dropped_by_reason=dict(sorted(dropped.items())))
+    return CandidateSet(kept=kept, dropped_by_reason=dict(sorted(dropped.items())), skipped_episodes=skipped)
 
 
 def extraction_fingerprint(

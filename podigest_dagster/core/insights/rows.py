@@ -28,13 +28,14 @@ def vector_matrix(vectors: Sequence[Sequence[float]]) -> np.ndarray:
 
 
 def transcripts_from_rows(episode_rows: Iterable[Row], segment_rows: Iterable[Row]) -> list[EpisodeTranscript]:
-    """Episodes (id, podcast, title, feed, link, enclosure) with their (episode id, segment...) rows in order."""
+    """Episodes (id, podcast, title, feed, link, enclosure, language) with their (episode id, segment...) rows
+    in order."""
     segments: dict[str, list[Segment]] = defaultdict(list)
     for episode_id, seq, start_s, end_s, text, avg_logprob, speaker in segment_rows:
         segments[episode_id].append(Segment(seq, start_s, end_s, text, avg_logprob, speaker=speaker))
     return [
-        EpisodeTranscript(eid, podcast, title, feed, segments[eid], link, enclosure)
-        for eid, podcast, title, feed, link, enclosure in episode_rows
+        EpisodeTranscript(eid, podcast, title, feed, segments[eid], link, enclosure, language)
+        for eid, podcast, title, feed, link, enclosure, language in episode_rows
     ]
 
 

@@ -16,7 +16,8 @@ from podigest_dagster.core.insights.ranking import TopItem
 from podigest_dagster.warehouse.db import transaction
 
 DAY_EPISODES_SQL = """
-SELECT episode_id, coalesce(podcast, feed_url), coalesce(title, ''), feed_url, link, enclosure_url
+SELECT episode_id, coalesce(podcast, feed_url), coalesce(title, ''), feed_url, link, enclosure_url,
+  (SELECT max(t.language) FROM transcripts t WHERE t.episode_id = e.episode_id)
 FROM episodes e WHERE partition_date = ?
   AND EXISTS (SELECT 1 FROM transcript_segments s WHERE s.episode_id = e.episode_id)
 ORDER BY episode_id

@@ -84,26 +84,38 @@ def insight_candidates(
             context.log.info("insight_candidates: transcripts, models and code unchanged; kept the stored candidates")
             return _candidates_result(len(episodes), kept, last[1], past, unchanged=True)
     found = extract_candidates(episodes, past, embed=embedder.embed)
+    for episode_id, reason in found.skipped_episodes.items():
+        context.log.info(f"insight_candidates: skipped episode {episode_id}: {reason}")
     with warehouse.get_connection() as conn:
         insight_store.replace_candidates(
             conn, day, [e.episode_id for e in episodes], found.kept, fingerprint, found.dropped_by_reason
         )
-    return _candidates_result(len(episodes), len(found.kept), found.dropped_by_reason, past, unchanged=False)
+    return _candidates_result(
+        len(episodes), len(found.kept), found.dropped_by_reason, past, unchanged=False,
+        skipped=found.skipped_episodes,
+    )
 
 
 def _candidates_result(
-    episodes: int, kept: int, dropped: dict[str, int], past: dict[str, list[str]], unchanged: bool
+    episodes: int,
+    kept: int,
+    dropped: dict[str, int],
+    past: dict[str, list[str]],
+    unchanged: bool,
+    skipped: dict[str, str] | None = None,
 ) -> dg.MaterializeResult:
-    return dg.MaterializeResult(
-        metadata={
-            "episodes": episodes,
-            "candidates_kept": kept,
-            "candidates_dropped": sum(dropped.values()),
-            "dropped_by_reason": dg.MetadataValue.json(dropped),
-            "past_episodes_for_boilerplate": sum(len(v) for v in past.values()),
-            "unchanged_since_last_extraction": unchanged,
-        }
-    )
+    metadata = {
+        "episodes": episodes,
+        "candidates_kept": kept,
+        "candidates_dropped": sum(n for reason, n in dropped.items() if reason != "language"),
+        "dropped_by_reason": dg.MetadataValue.json(dropped),
+        "episodes_skipped": dropped.get("language", 0),
+        "past_episodes_for_boilerplate": sum(len(v) for v in past.values()),
+        "unchanged_since_last_extraction": unchanged,
+    }
+    if skipped:
+        metadata["skipped_episodes"] = dg.MetadataValue.json(skipped)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(

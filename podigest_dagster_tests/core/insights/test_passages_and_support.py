@@ -204,6 +204,39 @@ def test_a_transcript_without_timestamps_is_cited_without_a_time(embedder):
     assert choose_top([cluster]).items[0].sources[0].start_s is None
 
 
+def test_a_transcript_in_a_language_the_models_do_not_read_is_skipped_with_its_reason(embedder):
+    english = episode("en1", "Home Energy", INSIGHTS["heat_pumps"])
+    german = EpisodeTranscript(
+        "de1", "Energie Heute", "Wärmepumpen", "https://de.example/f",
+        [Segment(0, 0.0, 6.0, "Wärmepumpen liefern etwa dreimal mehr Wärme, als sie an Strom verbrauchen, "
+                              "weil sie die Wärme der Außenluft nutzen.")],
+        language="de",
+    )
+    hindi = EpisodeTranscript(  # no language recorded: the script tells
+        "hi1", "Samvaad", "Urja", "https://hi.example/f",
+        [Segment(0, 0.0, 6.0, "हीट पंप बिजली की तुलना में लगभग तीन गुना अधिक गर्मी देते हैं, क्योंकि वे बाहर की हवा से गर्मी लेते हैं।")],
+    )
+    found = extract_candidates([english, german, hindi], embed=embedder.embed)
+    assert set(found.skipped_episodes) == {"de1", "hi1"}
+    assert "language 'de' is not handled" in found.skipped_episodes["de1"]
+    assert "not Latin" in found.skipped_episodes["hi1"]
+    assert found.dropped_by_reason["language"] == 2
+    assert {c.episode_id for c in found.kept} == {"en1"}
+
+
+def test_a_sentence_that_switched_script_mid_way_is_never_a_passage(embedder):
+    garbled = "Elementary maximus special wind secretary game structured दु abuse main come से यwyn एक लोगोन to make cricket."
+    mixed = episode("m1", "Seen Today", f"{INSIGHTS['heat_pumps']} {garbled} {INSIGHTS['sleep']}")
+    found = extract_candidates([mixed], embed=embedder.embed)
+    assert not found.skipped_episodes
+    assert found.kept and not any("cricket" in c.raw_text for c in found.kept)
+    assert found.dropped_by_reason.get("another_script", 0) >= 1
+    from podigest_dagster.core.insights.language import sentence_in_another_script
+
+    assert not sentence_in_another_script("The π in the formula is the ratio of a circle's circumference.")
+    assert not sentence_in_another_script("Zürich and São Paulo both cut their speed limits to thirty.")
+
+
 # --- the LLM path gets context -----------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from markdown_it import MarkdownIt
 
-from podigest_dagster.core.insights.candidates import EpisodeTranscript
+from podigest_dagster.core.insights.candidates import EpisodeTranscript, Segment
 from podigest_dagster.core.insights.ranking import Source, TopItem
 from podigest_dagster.defs.insights.assets import (
     insight_candidates,
@@ -39,9 +39,9 @@ def store_day(path: str, day: str, episodes: list[EpisodeTranscript], suffix: st
                  e.enclosure_url + suffix, e.link, now, now],
             )
             conn.execute(
-                "INSERT INTO transcripts (episode_id, partition_date, status, source, segment_count) "
-                "VALUES (?, ?, 'ok', 'whisper:base', ?)",
-                [eid, date.fromisoformat(day), len(e.segments)],
+                "INSERT INTO transcripts (episode_id, partition_date, status, source, segment_count, language) "
+                "VALUES (?, ?, 'ok', 'whisper:base', ?, ?)",
+                [eid, date.fromisoformat(day), len(e.segments), e.language],
             )
             conn.executemany(
                 "INSERT INTO transcript_segments (episode_id, seq, start_s, end_s, text, source) "
@@ -143,6 +143,23 @@ NEW_CLAIMS = [
     "Octopuses can taste with their arms, because each sucker carries thousands of chemical receptors that let "
     "the arm decide what to grab on its own.",
 ]
+
+
+def test_an_episode_in_a_language_the_models_do_not_read_is_recorded_as_skipped(podigest_home):
+    path = str(podigest_home / "warehouse.duckdb")
+    french = EpisodeTranscript(
+        "fr1", "Radio Ville", "Les arbres", "https://fr.example/f",
+        [Segment(0, 0.0, 6.0, "Les arbres des rues rafraîchissent la ville de plusieurs degrés en été.")],
+        enclosure_url="https://cdn.example/fr1.mp3", language="fr",
+    )
+    store_day(path, DAY, [*day_episodes(), french])
+    result = materialize(path, DAY)
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path == ["insight_candidates"]]
+    metadata = event.materialization.metadata
+    assert metadata["episodes_skipped"].value == 1
+    assert "language 'fr' is not handled" in metadata["skipped_episodes"].value["fr1"]
+    assert count(path, "SELECT count(*) FROM insight_candidates WHERE episode_id = 'fr1'") == 0
+    assert count(path, "SELECT count(*) FROM top_insights WHERE partition_date = ?", date.fromisoformat(DAY)) >= 1
 
 
 def next_day_episodes(sent: list[str]) -> list[EpisodeTranscript]:
