@@ -134,6 +134,21 @@ def test_banter_said_on_three_shows_never_forms_a_supported_cluster(embedder):
     assert all(c.support == 1 for c in clusters)
 
 
+def test_a_day_where_every_show_is_banter_gets_an_honest_short_digest_not_padding(embedder):
+    banter = [
+        "Welcome back to the show, it is so good to have you both here again.",
+        "Yeah, that's so funny, I love that, totally, we should do that more often.",
+        "I went to the beach with my kids last weekend and honestly it was great, really great.",
+        "I don't know how you answer that, to be honest, I'm not sure anyone can.",
+        "This episode is brought to you by Acme Mattress, use code SLEEP for twenty percent off.",
+        "Thanks for listening, please subscribe and leave us a review, see you next week.",
+    ]
+    shows = [episode(f"j{i}", name, " ".join(banter[i:] + banter[:i]))
+             for i, name in enumerate(["Laugh Track", "Couch Talk", "Weekend Hangs"])]
+    result = run_day(shows, None, {}, embedder)
+    assert result.top == []  # nothing worth sending: an empty digest, which says so
+
+
 def test_paraphrases_of_one_claim_support_each_other_but_same_topic_different_claims_do_not(embedder):
     a, b = INSIGHTS["heat_pumps"], INSIGHTS["heat_pumps_paraphrase"]
     other = ("Heat pumps are noisy in dense neighbourhoods, so several cities now limit outdoor units "
@@ -235,6 +250,26 @@ def test_a_sentence_that_switched_script_mid_way_is_never_a_passage(embedder):
 
     assert not sentence_in_another_script("The π in the formula is the ratio of a circle's circumference.")
     assert not sentence_in_another_script("Zürich and São Paulo both cut their speed limits to thirty.")
+
+
+def test_a_long_episode_stays_within_a_bounded_number_of_passages_and_memory(embedder):
+    import tracemalloc
+
+    from podigest_dagster.core.insights.candidates import MAX_PER_EPISODE
+
+    lines = list(INSIGHTS.values())
+    hour = [Segment(i, 4.0 * i, 4.0 * i + 4.0, lines[i % len(lines)]) for i in range(900)]  # an hour of cues
+    long = EpisodeTranscript("long", "Marathon Show", "An hour of claims", "https://long.example/f", hour)
+    extract_candidates([episode("warm", "Warm Up", lines[0])], embed=embedder.embed)  # models loaded first
+    tracemalloc.start()
+    try:
+        found = extract_candidates([long], embed=embedder.embed)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 0 < len(found.kept) <= MAX_PER_EPISODE
+    assert found.dropped_by_reason["episode_limit"] > 0
+    assert peak < 96 * 2**20, f"{peak / 2**20:.0f} MiB traced for an hour"
 
 
 # --- the LLM path gets context -----------------------------------------------------------------------------
