@@ -202,8 +202,9 @@ def ad_spans(
 
     With the sentences' own probabilities and the read edges (`read_edges`), and a rule with `self_keep`:
     beyond a closing edge going forward (an opening edge going back) a sentence joins only when own >=
-    self_keep; going back a read never takes in an earlier read's closing address; and a read needs one
-    edge or one sentence likely on its own (own >= SEED_OWN), else it is the show's talk after a read."""
+    self_keep; going back a read never takes in an earlier read's closing address; a read needs one
+    edge or one sentence likely on its own (own >= SEED_OWN), else it is the show's talk after a read;
+    and an opening edge likely on its own starts a read by itself."""
     rule = rule or shipped_rule()
     p = np.asarray(probabilities, dtype=np.float64)
     n = len(p)
@@ -211,9 +212,13 @@ def ad_spans(
     own_p = np.asarray(own, dtype=np.float64) if careful else np.ones(n)
     opens, closes = edges if careful else (np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))
     evident = opens | closes | (own_p >= SEED_OWN)
+    # A read's opening that sounds like one on its own seeds a read even when the show's talk before it
+    # pulls its neighbourhood probability below open_at ("This episode is brought to you by ...": own 0.70,
+    # with its neighbours 0.47); bridge_reads then joins it to the rest of the read.
+    seeds = (p >= rule.open_at) | (opens & (own_p >= SEED_OWN)) if careful else p >= rule.open_at
     spans: list[tuple[int, int]] = []
     covered = -1
-    for seed in np.flatnonzero(p >= rule.open_at):
+    for seed in np.flatnonzero(seeds):
         if seed <= covered:
             continue
         end = _extend(p, int(seed), 1, rule, own_p, closes if careful else None)
@@ -288,7 +293,8 @@ def bridge_reads(
     spans: list[tuple[int, int]], texts: list[str], edges: tuple[np.ndarray, np.ndarray] | None = None
 ) -> list[tuple[int, int]]:
     """Merge neighbouring detected spans that are one read (within MAX_BRIDGE sentences), so the host's own
-    words between a read's opening and its address go with it: both name the same sponsor, or (with the read
+    words between a read's opening and its address go with it: one says a sponsor name the other names, or
+    (with the read
     `edges`) the first opens a read and the second carries its call to action ("brought to you by Jira
     Product Discovery" ... "at atlassian.com/howIAI", another name on the address). A detected opening with
     no detected span after it runs to the first call to action within MAX_BRIDGE sentences, if there is one
@@ -297,14 +303,21 @@ def bridge_reads(
     merged: list[tuple[int, int]] = []
     for start, end in [_to_call_to_action(span, opens, closes, spans) for span in spans]:
         if merged and start - merged[-1][1] <= MAX_BRIDGE:
-            before = sponsor_names(texts[merged[-1][0] : merged[-1][1]])
-            after = sponsor_names(texts[start:end])
+            first, second = texts[merged[-1][0] : merged[-1][1]], texts[start:end]
+            same_sponsor = _names_one_in_other(first, second) or _names_one_in_other(second, first)
             opened_closed = bool(opens[merged[-1][0] : merged[-1][1]].any() and closes[start:end].any())
-            if before & after or opened_closed or start < merged[-1][1]:
+            if same_sponsor or opened_closed or start < merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
                 continue
         merged.append((start, end))
     return merged
+
+
+def _names_one_in_other(named: list[str], other: list[str]) -> bool:
+    """Whether a sponsor name found in `named` is said in `other` ("sponsored by Unbound Merino" ... "thank
+    you, Unbound Merino, for sponsoring"), compared without case or spaces."""
+    said = re.sub(r"[\s-]+", "", " ".join(other).lower())
+    return any(name in said for name in sponsor_names(named))
 
 
 def _to_call_to_action(

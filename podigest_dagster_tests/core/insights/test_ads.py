@@ -134,6 +134,8 @@ def test_a_read_that_opens_on_one_name_and_closes_on_another_address_is_one_read
     assert bridge_reads([(1, 2), (5, 6)], texts, edges) == [(1, 6)]
     assert bridge_reads([(1, 2)], texts, edges) == [(1, 6)]  # the address itself undetected
     assert bridge_reads([(1, 2), (5, 6)], texts) == [(1, 2), (5, 6)]  # by names alone: two reads
+    thanked = [*texts[:5], "So thank you very much, Ledgerly Planner, for sponsoring this episode.", texts[6]]
+    assert bridge_reads([(1, 2), (5, 6)], thanked) == [(1, 6)]  # the name said again where the read ends
     # an opening with no call to action within reach, or another read's opening first, stays as it was
     assert bridge_reads([(1, 2)], texts[:5], read_edges(texts[:5])) == [(1, 2)]
     other = [*texts[:3], "Today's show is also supported by Harbourline.", *texts[4:]]
@@ -160,7 +162,7 @@ def test_the_shows_first_sentences_right_after_a_short_read_are_not_swallowed_by
 
 
 def test_a_read_starts_only_on_an_edge_or_a_sentence_that_sounds_like_one_on_its_own():
-    from podigest_dagster.core.insights.ads import read_edges
+    from podigest_dagster.core.insights.ads import bridge_reads, read_edges
 
     texts = ["Our sponsor today is Harbourline.", "Fast fibre for your flat.", "Go to harbourline.com/x.", "Trees cool streets."]
     opens, closes = read_edges(texts)
@@ -170,3 +172,14 @@ def test_a_read_starts_only_on_an_edge_or_a_sentence_that_sounds_like_one_on_its
     own = np.array([0.6, 0.35, 0.9, 0.1])
     assert ad_spans(p, rule, own, (opens, closes)) == [(0, 3)]
     assert ad_spans(p, rule) == [(0, 4)]  # the fitted rule alone, as trained
+
+    # an opening that sounds like a read on its own starts one, even when the talk before it pulls its
+    # neighbourhood probability below open_at; a sentence merely near one does not
+    texts = ["We shipped it in ten weeks.", "This episode is brought to you by Harbourline.", "Fibre for flats.",
+             "Go to harbourline.com/x.", "Back to the show."]
+    opens, closes = read_edges(texts)
+    p = np.array([0.05, 0.47, 0.3, 0.95, 0.1])
+    own = np.array([0.03, 0.7, 0.1, 0.9, 0.05])
+    assert ad_spans(p, rule, own, (opens, closes)) == [(1, 2), (3, 4)]
+    assert bridge_reads(ad_spans(p, rule, own, (opens, closes)), texts, (opens, closes)) == [(1, 4)]
+    assert ad_spans(p, rule, np.array([0.03, 0.4, 0.1, 0.9, 0.05]), (opens, closes)) == [(3, 4)]
