@@ -289,25 +289,18 @@ _NOT_NAMES = frozenset(
 )
 
 
-def bridge_reads(
-    spans: list[tuple[int, int]], texts: list[str], edges: tuple[np.ndarray, np.ndarray] | None = None
-) -> list[tuple[int, int]]:
+def bridge_reads(spans: list[tuple[int, int]], texts: list[str]) -> list[tuple[int, int]]:
     """Merge neighbouring detected spans that are one read (within MAX_BRIDGE sentences), so the host's own
-    words between a read's opening and its address go with it: one says a sponsor name the other names, or
-    (with the read
-    `edges`) the first opens a read and the second carries its call to action ("brought to you by Jira
-    Product Discovery" ... "at atlassian.com/howIAI", another name on the address). A detected opening with
-    no detected span after it runs to the first call to action within MAX_BRIDGE sentences, if there is one
-    before the next opening."""
-    opens, closes = edges if edges is not None else (np.zeros(len(texts), bool), np.zeros(len(texts), bool))
+    words between a read's opening and its address go with it: one says a sponsor name the other names
+    ("brought to you by Jira Product Discovery" ... "Jira Product Discovery is where teams decide" ...
+    "atlassian.com/howIAI"). An opening that names no sponsor ("Coming up, and a quick word from our
+    sponsor") never joins a later read: the show's talk between them stays the show's."""
     merged: list[tuple[int, int]] = []
-    for start, end in [_to_call_to_action(span, opens, closes, spans) for span in spans]:
+    for start, end in spans:
         if merged and start - merged[-1][1] <= MAX_BRIDGE:
             first, second = texts[merged[-1][0] : merged[-1][1]], texts[start:end]
-            same_sponsor = _names_one_in_other(first, second) or _names_one_in_other(second, first)
-            opened_closed = bool(opens[merged[-1][0] : merged[-1][1]].any() and closes[start:end].any())
-            if same_sponsor or opened_closed or start < merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            if _names_one_in_other(first, second) or _names_one_in_other(second, first):
+                merged[-1] = (merged[-1][0], end)
                 continue
         merged.append((start, end))
     return merged
@@ -320,26 +313,8 @@ def _names_one_in_other(named: list[str], other: list[str]) -> bool:
     return any(name in said for name in sponsor_names(named))
 
 
-def _to_call_to_action(
-    span: tuple[int, int], opens: np.ndarray, closes: np.ndarray, spans: list[tuple[int, int]]
-) -> tuple[int, int]:
-    """A detected span that opens a read but carries no call to action, extended to the first sentence with
-    one within MAX_BRIDGE sentences (never past another read's opening or onto a later detected span)."""
-    start, end = span
-    if not opens[start:end].any() or closes[start:end].any():
-        return span
-    later = min((a for a, _ in spans if a >= end), default=len(opens))
-    for i in range(end, min(len(opens), end + MAX_BRIDGE, later)):
-        if opens[i]:
-            break
-        if closes[i]:
-            return start, i + 1
-    return span
-
-
 def ad_sentences(texts: list[str], vectors: np.ndarray) -> set[int]:
     """Indices of one episode's sentences that lie inside a detected sponsor read."""
     p, own = both_probabilities(texts, vectors)
-    edges = read_edges(texts)
-    spans = bridge_reads(ad_spans(p, own=own, edges=edges), texts, edges)
+    spans = bridge_reads(ad_spans(p, own=own, edges=read_edges(texts)), texts)
     return {i for a, b in spans for i in range(a, b)}
