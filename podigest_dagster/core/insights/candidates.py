@@ -97,6 +97,10 @@ class Candidate:
     features: dict[str, float] = field(default_factory=dict)
 
 
+SKIPPED_FOR_LANGUAGE = "language"
+"""The dropped_by_reason key that counts episodes (not windows) skipped for their language."""
+
+
 @dataclass
 class CandidateSet:
     """The candidates kept for a day and how many windows each filter dropped."""
@@ -492,7 +496,7 @@ def extract_candidates(
     index = build_boilerplate_index(episodes, sentences, past_show_texts or {})
     dropped: Counter[str] = Counter()
     if skipped:
-        dropped["language"] = len(skipped)
+        dropped[SKIPPED_FOR_LANGUAGE] = len(skipped)
     kept: list[Candidate] = []
     for episode in episodes:
         def boilerplate(text: str, ep: EpisodeTranscript = episode) -> bool:

@@ -89,9 +89,11 @@ def specific_terms(text: str) -> set[str]:
     return {term for group in _term_groups(text) for term in group}
 
 
-def _term_groups(text: str) -> list[set[str]]:
+@lru_cache(maxsize=4096)
+def _term_groups(text: str) -> tuple[frozenset[str], ...]:
     """The passage's specific terms grouped by what they name: the words of one multi-word name ("Hugging
-    Face Hub", adjacent with only a space between) form one group; every number and rare word is its own."""
+    Face Hub", adjacent with only a space between) form one group; every number and rare word is its own.
+    Cached: clustering compares each representative with many members."""
     starts = {m.start(1) for m in _SENTENCE_START.finditer(text)}
     groups: list[set[str]] = []
     name_end = -1
@@ -117,7 +119,7 @@ def _term_groups(text: str) -> list[set[str]]:
         name_end = -1
         if low.isalpha() and is_rare(low):
             groups.append({_stem(low)})
-    return [g for g in groups if g - {"#1", "@i"}]
+    return tuple(frozenset(g) for g in groups if g - {"#1", "@i"})
 
 
 def _measures(lows: list[str], position: int) -> bool:
@@ -170,7 +172,10 @@ def shared_claim_content(a: str, b: str) -> tuple[int, int]:
 def shared_content_weight(a: str, b: str) -> float:
     """How much claim content two passages share: 1 per named thing, number or rare word, COMMON_WORD_WEIGHT
     per other content word (stemmed), so paraphrases in plain words still count and tone alone never does."""
-    names, claims = shared_claim_content(a, b)
+    return _content_weight(a, b, *shared_claim_content(a, b))
+
+
+def _content_weight(a: str, b: str, names: int, claims: int) -> float:
     specific = shared_specific_terms(a, b)
     common = {_stem(w) for w in content_words(a)} & {_stem(w) for w in content_words(b)}
     return names + claims + COMMON_WORD_WEIGHT * len(common - specific)
@@ -183,7 +188,7 @@ def same_claim(a: str, b: str, cosine: float) -> bool:
     if cosine < SAME_CLAIM_COSINE:
         return False
     names, claims = shared_claim_content(a, b)
-    weight = shared_content_weight(a, b)
+    weight = _content_weight(a, b, names, claims)
     if claims >= MIN_SHARED_CLAIM_TERMS and weight >= MIN_SHARED_WEIGHT:
         return True
     if cosine >= STRONG_COSINE and names + claims >= 1 and weight >= MIN_SHARED_WEIGHT:

@@ -26,6 +26,8 @@ def _is_latin(char: str) -> bool:
 
 def _letters(text: str) -> tuple[int, int]:
     """(letters, letters not in the Latin script) of a text."""
+    if text.isascii():  # nearly every English sentence: no letter to look up
+        return sum(1 for ch in text if ch.isalpha()), 0
     letters = [ch for ch in text if ch.isalpha()]
     return len(letters), sum(1 for ch in letters if not _is_latin(ch))
 

@@ -11,7 +11,11 @@ from datetime import date
 import dagster as dg
 
 from podigest_dagster.core.insights import store as insight_store
-from podigest_dagster.core.insights.candidates import extract_candidates, extraction_fingerprint
+from podigest_dagster.core.insights.candidates import (
+    SKIPPED_FOR_LANGUAGE,
+    extract_candidates,
+    extraction_fingerprint,
+)
 from podigest_dagster.core.insights.clustering import Cluster, cluster_candidates, embed_passages
 from podigest_dagster.core.insights.ranking import RankingConfig, TopItem, choose_top, transcript_context
 from podigest_dagster.core.text.display import md_cell
@@ -107,9 +111,9 @@ def _candidates_result(
     metadata = {
         "episodes": episodes,
         "candidates_kept": kept,
-        "candidates_dropped": sum(n for reason, n in dropped.items() if reason != "language"),
+        "candidates_dropped": sum(n for reason, n in dropped.items() if reason != SKIPPED_FOR_LANGUAGE),
         "dropped_by_reason": dg.MetadataValue.json(dropped),
-        "episodes_skipped": dropped.get("language", 0),
+        "episodes_skipped": dropped.get(SKIPPED_FOR_LANGUAGE, 0),
         "past_episodes_for_boilerplate": sum(len(v) for v in past.values()),
         "unchanged_since_last_extraction": unchanged,
     }
