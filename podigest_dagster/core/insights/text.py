@@ -258,9 +258,23 @@ def clean_sentence(sentence: str, opening: bool = True) -> str:
 
 
 def clean_passage(sentences: list[str]) -> str:
-    """Join cleaned sentences into one self-contained passage."""
-    cleaned = [clean_sentence(x, opening=i == 0) for i, x in enumerate(sentences)]
+    """Join cleaned sentences into one self-contained passage. A piece that runs on from the one before it
+    (cut at a cue boundary: no end punctuation before, a lower-case word after, no new speaker) is joined
+    to it, not ended with a period and capitalised ('about how religion. Which thrives ...')."""
+    pieces: list[str] = []
+    for sentence in sentences:
+        if pieces and _runs_on(pieces[-1], sentence):
+            pieces[-1] = f"{pieces[-1].rstrip()} {sentence.lstrip()}"
+        else:
+            pieces.append(sentence)
+    cleaned = [clean_sentence(x, opening=i == 0) for i, x in enumerate(pieces)]
     return " ".join(c for c in cleaned if c)
+
+
+def _runs_on(before: str, sentence: str) -> bool:
+    tail = before.rstrip()
+    head = sentence.lstrip()
+    return bool(tail and head) and tail[-1] not in ".!?…\"”’)" and head[0].islower() and strip_speaker_label(head) == head
 
 
 _SUFFIXES = ("ings", "ing", "ers", "er", "ies", "es", "ed", "ly", "s", "ness", "ment", "ation", "ion")

@@ -66,3 +66,13 @@ def test_misrecognised_words_count_as_unknown_but_inflected_real_words_do_not():
     vocabulary = frozenset("the drug has same active ingredient pick compound fee cost generic brand".split())
     assert unknown_word_share("Generic pickers compounding fees cost the same", vocabulary) == 0.0
     assert unknown_word_share("The drug has maximically the same active ingredient", vocabulary) == 1 / 8
+
+
+def test_a_sentence_cut_at_a_cue_boundary_is_joined_not_ended():
+    text = clean_passage(["Sociologists wrote about how religion", "which thrives on competition, keeps its flock."])
+    assert text == "Sociologists wrote about how religion which thrives on competition, keeps its flock."
+
+
+def test_a_new_speaker_or_a_capitalised_sentence_is_not_joined():
+    assert clean_passage(["Rents rose", "Wages did not."]) == "Rents rose. Wages did not."
+    assert clean_passage(["Rents rose", "ANA: wages did not."]) == "Rents rose. Wages did not."
