@@ -5,8 +5,8 @@ checks the rule, not the embedding model."""
 from __future__ import annotations
 
 from podigest_dagster.core.insights.claims import (
+    PARAPHRASE_COSINE,
     SAME_CLAIM_COSINE,
-    STRONG_COSINE,
     same_claim,
     shared_claim_content,
     specific_terms,
@@ -19,14 +19,21 @@ NAMED_B = "I asked the Quillmark team whether Harbor Lens will ever get a dark m
 
 def test_two_passages_naming_the_same_product_and_company_do_not_state_one_claim():
     assert shared_claim_content(NAMED_A, NAMED_B) == (2, 0)
-    assert not same_claim(NAMED_A, NAMED_B, (SAME_CLAIM_COSINE + STRONG_COSINE) / 2)
+    assert not same_claim(NAMED_A, NAMED_B, (SAME_CLAIM_COSINE + PARAPHRASE_COSINE) / 2)
 
 
 def test_a_name_of_several_words_is_one_named_thing_even_when_repeated_in_part():
     a = "Harbor Lens is mostly glue code around a camera, and Harbor keeps it small on purpose."
     b = "Everyone at the clinic opened Harbor Lens on the first morning, before coffee."
     assert shared_claim_content(a, b)[0] == 1
-    assert not same_claim(a, b, STRONG_COSINE + 0.01), "one shared name and no shared claim content"
+    assert not same_claim(a, b, PARAPHRASE_COSINE - 0.01), "one shared name and no shared claim content"
+
+
+def test_one_shared_name_and_one_rare_word_are_a_topic_not_a_claim():
+    a = "Quillmark Studio is a very complex rendering harness, but in the end it is code that wraps the camera calls."
+    b = "What are you learning this year? Rendering, for sure, because I use Quillmark Studio every day."
+    assert shared_claim_content(a, b) == (1, 1)
+    assert not same_claim(a, b, 0.74)
 
 
 def test_a_word_counts_once_whatever_its_form():
