@@ -17,7 +17,8 @@ Measures, per day and overall (dev / held out / all):
 - ads: items with a cited passage overlapping a sponsor read (labels.json `ad_spans`; Focus-AI shows only);
   "+suspected": items from shows without ad labels whose passage or context has sponsor cue words.
 - mid: items starting mid-sentence: text or cited passage opening in lower case or with a conjunction
-  (and, but, so, because, or, ...), or the transcript before the passage not ending a sentence; "cut"
+  (and, but, so, because, or, ...; a cited passage may open with a discourse "So" when the transcript
+  before it ends a sentence), or the transcript before the passage not ending a sentence; "cut"
   counts those with a lower-case start or an unfinished sentence before (not only a leading conjunction).
 - ref: items opening with a pronoun or demonstrative (it, this, that, they, ...) with no named subject
   in their first sentence.
@@ -81,6 +82,7 @@ RUN_TIMEOUT_S = 3600
 HOME_SENTINEL = ".real-eval-home"
 
 CONJUNCTIONS = frozenset("and but so because or nor which whereas plus".split())
+DISCOURSE_SO = frozenset({"so"})
 PRONOUNS = frozenset(
     "it its it's this that that's these those they they're them their he he's she she's his her him "
     "such".split()
@@ -155,14 +157,18 @@ def first_word(text: str) -> str:
     return match.group(0).lower().replace("’", "'") if match else ""
 
 
-def opening_problems(text: str) -> list[str]:
-    """Why a text reads as starting inside a sentence: lower-case start, leading conjunction."""
+def opening_problems(text: str, after_sentence_end: bool = False) -> list[str]:
+    """Why a text reads as starting inside a sentence: lower-case start, leading conjunction. A cited
+    passage whose transcript before it ends a sentence may open with a discourse 'So' ('... That's exactly
+    right. So in terms of the interfaces, ...'): a new point, not the middle of the last one (the digest's
+    own text drops it; a 'So' after an unfinished sentence is flagged as that)."""
     stripped = _SPEAKER_LABEL.sub("", text, count=1).lstrip(" \"'“‘(-–—…")
     problems = []
     if stripped[:1].isalpha() and stripped[:1].islower():
         problems.append("lowercase start")
-    if first_word(stripped) in CONJUNCTIONS:
-        problems.append(f"opens with '{first_word(stripped)}'")
+    word = first_word(stripped)
+    if word in CONJUNCTIONS and not (after_sentence_end and word in DISCOURSE_SO):
+        problems.append(f"opens with '{word}'")
     return problems
 
 
@@ -474,8 +480,9 @@ def build_items(wh: Warehouse, digest: dict, index: dict, labels: dict) -> list[
             corpus_id = ep.get("guid")
             info = index.get(corpus_id)
             context, before = wh.passage_context(eid, seq, raw, start) if eid else ("", "")
-            problems = opening_problems(raw)
-            if before.strip() and not _ENDS_SENTENCE.search(before):
+            finished = not before.strip() or bool(_ENDS_SENTENCE.search(before))
+            problems = opening_problems(raw, after_sentence_end=finished)
+            if not finished:
                 problems.append("transcript before it does not end a sentence")
             ad = any(overlaps((start, end), span) for span in _ad_spans(labels, corpus_id))
             suspect = corpus_id not in labels and bool(SPONSOR_CUES.search(f"{context} {raw}"))
