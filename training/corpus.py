@@ -46,6 +46,7 @@ class CorpusEpisode:
     has_times: bool
     uses: tuple[str, ...] = ()
     ad_spans: list[tuple[float, float]] = field(default_factory=list)
+    ad_sentence_spans: list[tuple[int, int]] = field(default_factory=list)
     highlights: list[str] = field(default_factory=list)
 
     @property
@@ -53,15 +54,24 @@ class CorpusEpisode:
         """Its sponsor reads are labelled (every read in it is listed), so its other sentences are not ads."""
         return "ads" in self.uses
 
+    @property
+    def ad_labels_usable(self) -> bool:
+        """Its sponsor labels can be placed on its sentences: by time, or (untimed transcripts) by index."""
+        return self.ads_labelled and (self.has_times or bool(self.ad_sentence_spans))
+
     def texts(self) -> list[str]:
         return [s.text for s in self.sentences]
 
     def ad_labels(self) -> np.ndarray:
-        """1 for each sentence whose middle falls inside a labelled sponsor span."""
+        """1 for each sentence whose middle falls inside a labelled sponsor span, or whose index lies in a
+        labelled sentence span (first and last index, inclusive)."""
         mids = np.array([(s.start_s + s.end_s) / 2 for s in self.sentences])
         out = np.zeros(len(mids), dtype=np.int8)
-        for a, b in self.ad_spans:
-            out[(mids >= a) & (mids <= b)] = 1
+        if self.has_times:
+            for a, b in self.ad_spans:
+                out[(mids >= a) & (mids <= b)] = 1
+        for first, last in self.ad_sentence_spans:
+            out[first : last + 1] = 1
         return out
 
     def sentences_between(self, start_s: float, end_s: float) -> list[int]:
@@ -91,8 +101,12 @@ def load_episodes(manifest: dict, root: Path | None = None) -> list[CorpusEpisod
     index = {e["episode_id"]: e for e in read_json(root / "index.json")}
     labels = read_json(root / "labels.json")
     extra: dict[str, list[tuple[float, float]]] = {}
+    by_index: dict[str, list[dict]] = {}
     for span in manifest.get("ad_spans", []):
-        extra.setdefault(span["episode_id"], []).append((float(span["start_s"]), float(span["end_s"])))
+        if "first_sentence" in span:
+            by_index.setdefault(span["episode_id"], []).append(span)
+        else:
+            extra.setdefault(span["episode_id"], []).append((float(span["start_s"]), float(span["end_s"])))
     episodes = []
     for ref in manifest["episodes"]:
         entry = index.get(ref["episode_id"])
@@ -102,20 +116,37 @@ def load_episodes(manifest: dict, root: Path | None = None) -> list[CorpusEpisod
         segments = parse_transcript(body, entry["mime"], entry["file"])
         label = labels.get(entry["episode_id"], {})
         spans = [tuple(map(float, s)) for s in label.get("ad_spans", [])] + extra.get(entry["episode_id"], [])
+        sentences = build_sentences(segments)
         episodes.append(
             CorpusEpisode(
                 episode_id=entry["episode_id"],
                 show=entry["show_slug"],
                 title=entry["title"],
                 split=ref["split"],
-                sentences=build_sentences(segments),
+                sentences=sentences,
                 has_times=bool(entry.get("timestamps")),
                 uses=tuple(ref.get("use", [])),
                 ad_spans=sorted(spans),
+                ad_sentence_spans=sentence_spans(entry["episode_id"], by_index.get(entry["episode_id"], []), len(sentences)),
                 highlights=list(label.get("highlights", [])),
             )
         )
     return episodes
+
+
+def sentence_spans(episode_id: str, spans: list[dict], count: int) -> list[tuple[int, int]]:
+    """Sponsor spans given by sentence index (for transcripts without times), checked against the sentence
+    count they were labelled on: when the pipeline cuts the episode into other sentences, the indices no
+    longer point at the read, and training stops rather than learn from shifted labels."""
+    out = []
+    for span in spans:
+        if int(span["sentences"]) != count:
+            raise SystemExit(
+                f"{episode_id}: its ad span {span['first_sentence']}-{span['last_sentence']} was labelled on "
+                f"{span['sentences']} sentences, the pipeline now makes {count}: re-check the span by hand"
+            )
+        out.append((int(span["first_sentence"]), int(span["last_sentence"])))
+    return sorted(out)
 
 
 class VectorCache:

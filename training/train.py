@@ -109,7 +109,7 @@ class Sequence_:
 def ad_sequences(episodes: list[CorpusEpisode], examples: dict, cache: VectorCache) -> list[Sequence_]:
     out = []
     for e in episodes:
-        if not e.ads_labelled or not e.has_times:
+        if not e.ad_labels_usable:
             continue
         texts = e.texts()
         out.append(Sequence_(e.episode_id, e.split, ads.ad_features(texts, cache.vectors(e.episode_id, texts)), e.ad_labels()))
@@ -504,7 +504,7 @@ def evaluate_shipped_reads(episodes: list[CorpusEpisode], cache: VectorCache) ->
     applied = (Counts(), Counts())
     n = 0
     for e in episodes:
-        if e.split != "heldout" or not e.ads_labelled or not e.has_times:
+        if e.split != "heldout" or not e.ad_labels_usable:
             continue
         texts = e.texts()
         vectors = cache.vectors(e.episode_id, texts)

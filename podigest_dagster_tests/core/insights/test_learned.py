@@ -13,7 +13,8 @@ from podigest_dagster.core.insights.learned import (
     save_model,
     train_model,
 )
-from training.corpus import manifest_hash
+from podigest_dagster.core.insights.candidates import Sentence
+from training.corpus import CorpusEpisode, manifest_hash, sentence_spans
 
 
 @pytest.mark.parametrize(
@@ -76,3 +77,16 @@ def test_a_saved_model_reads_back_the_same(tmp_path):
     assert np.allclose(again.probability(x), model.probability(x), atol=1e-4)
     with pytest.raises(ValueError):
         again.probability(x[:, :1])
+
+
+def test_sponsor_spans_by_sentence_index_label_an_untimed_transcript():
+    sentences = [Sentence(i, f"Sentence {i}.", 0.0, 0.0, i, i) for i in range(6)]
+    spans = sentence_spans("show-1", [{"first_sentence": 2, "last_sentence": 3, "sentences": 6}], len(sentences))
+    episode = CorpusEpisode("show-1", "show", "t", "train", sentences, False, ("ads",), ad_sentence_spans=spans)
+    assert episode.ad_labels_usable
+    assert episode.ad_labels().tolist() == [0, 0, 1, 1, 0, 0]
+
+
+def test_sponsor_spans_by_index_are_refused_when_the_pipeline_cuts_the_episode_differently():
+    with pytest.raises(SystemExit, match="labelled on 6 sentences, the pipeline now makes 7"):
+        sentence_spans("show-1", [{"first_sentence": 2, "last_sentence": 3, "sentences": 6}], 7)
