@@ -226,10 +226,25 @@ def ad_spans(
         covered = end
         if careful and not evident[start : end + 1].any():
             continue  # likely only because its neighbours are a read: the show's own talk after it
+        if careful:
+            start, end = _trimmed(start, end, own_p, rule.self_keep, opens, closes)
         if spans and start <= spans[-1][1]:
             start = spans.pop()[0]
         spans.append((start, end + 1))
     return [(a, min(b, n)) for a, b in spans]
+
+
+def _trimmed(
+    start: int, end: int, own: np.ndarray, floor: float, opens: np.ndarray, closes: np.ndarray
+) -> tuple[int, int]:
+    """A read's ends pulled in past sentences that are not reads on their own (own < floor) and are no
+    edge: the neighbourhood vector makes the show's last claim before a short plug ('Join our Patreon ...')
+    as likely as the plug, and a read never begins or ends on the show's talk."""
+    while start < end and own[start] < floor and not (opens[start] or closes[start]):
+        start += 1
+    while end > start and own[end] < floor and not (opens[end] or closes[end]):
+        end -= 1
+    return start, end
 
 
 def _extend(

@@ -180,3 +180,15 @@ def test_a_read_starts_only_on_an_edge_or_a_sentence_that_sounds_like_one_on_its
     assert ad_spans(p, rule, own, (opens, closes)) == [(1, 2), (3, 4)]
     assert bridge_reads(ad_spans(p, rule, own, (opens, closes)), texts) == [(1, 4)]
     assert ad_spans(p, rule, np.array([0.03, 0.4, 0.1, 0.9, 0.05]), (opens, closes)) == [(3, 4)]
+
+
+def test_a_read_never_begins_or_ends_on_a_sentence_that_is_no_read_on_its_own():
+    # The show's claim, then a short plug, then the show again: the plug's neighbourhood lifts the claim
+    # to keep_at, but on its own the claim is plainly talk, so the read is the plug alone.
+    rule = SpanRule(open_at=0.7, keep_at=0.4, max_gap=0, self_keep=0.3)
+    p = np.array([0.1, 0.47, 0.91, 0.45, 0.1])
+    own = np.array([0.1, 0.16, 0.89, 0.12, 0.1])
+    no_edges = (np.zeros(5, dtype=bool), np.zeros(5, dtype=bool))
+    assert ad_spans(p, rule, own, no_edges) == [(2, 3)]
+    closes = np.array([False, False, False, True, False])
+    assert ad_spans(p, rule, own, (no_edges[0], closes)) == [(2, 4)], "the call to action still closes it"
