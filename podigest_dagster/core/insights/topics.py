@@ -140,6 +140,8 @@ _VERBS = {
     "moves", "moved", "live", "lives", "believe", "believes", "allow", "allows", "grow", "grows", "grew",
     "lead", "leads", "led", "help", "helps", "change", "changes", "play", "plays", "talk", "talks", "does",
     "did", "has", "had", "have", "can", "could", "will", "would", "should", "might", "must", "may",
+    "read", "reads", "open", "opens", "opened", "beat", "beats", "learn", "learns", "learned", "pull",
+    "pulls", "push", "pushes", "drive", "drives", "write", "reach", "reaches", "attain", "attains",
 }
 
 
@@ -198,6 +200,7 @@ def cluster_topic(
     best_phrase = _closest_phrase(phrases, texts, embed) if embed else _best_phrase(
         {p: n * _specificity(p) for p, n in phrases.items()}
     )
+    best_phrase = _completed(best_phrase, phrases)
     best_name = max(names, key=lambda n: (names[n] * _specificity(n), len(n)), default=None)
     if best_name and names[best_name] >= 2.0:
         best_phrase = _without_name_words(best_phrase, best_name)
@@ -213,6 +216,20 @@ def cluster_topic(
     else:
         topic = _capitalised(next((clean for clean in titles if clean), "")) or "An idea from today's episodes"
     return _shorten(topic)
+
+
+# Adjective endings: a phrase ending in one ('deep neural', 'economic') usually stops short of its noun.
+_ADJECTIVE_END = re.compile(r"(?:al|ive|ous|ic|ful|less|able|ible)$")
+
+
+def _completed(phrase: str | None, phrases: dict[str, float]) -> str | None:
+    """A phrase that ends in an adjective, extended by the word it qualifies when the passages always say
+    the two together ('deep neural' -> 'deep neural networks')."""
+    if not phrase or not _ADJECTIVE_END.search(phrase.split()[-1].lower()):
+        return phrase
+    size, low = len(phrase.split()), phrase.lower() + " "
+    longer = [p for p in phrases if len(p.split()) == size + 1 and p.lower().startswith(low) and phrases[p] >= phrases[phrase]]
+    return max(longer, key=lambda p: (phrases[p], p)) if longer else phrase
 
 
 def _without_name_words(phrase: str | None, name: str) -> str | None:

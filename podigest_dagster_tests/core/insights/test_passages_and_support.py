@@ -292,3 +292,12 @@ def test_an_llm_reply_that_invents_a_number_keeps_the_extract():
     settings.completion_kwargs = {"mock_response": json.dumps({"insight": reply})}
     text, status = InsightRewriter(settings).rewrite([INSIGHTS["heat_pumps"]], "Heat pumps in deep cold")
     assert text is None and status == "llm_failed: number_not_in_excerpts"
+
+
+def test_a_topic_that_stops_at_an_adjective_takes_the_noun_the_passages_say_with_it():
+    from podigest_dagster.core.insights.topics import _completed
+
+    phrases = {"deep neural": 2.0, "deep neural networks": 2.0, "neural networks": 2.0, "economic": 1.0}
+    assert _completed("deep neural", phrases) == "deep neural networks"
+    assert _completed("economic", phrases) == "economic", "no longer phrase: kept as it is"
+    assert _completed("neural networks", phrases) == "neural networks", "ends in a noun"
