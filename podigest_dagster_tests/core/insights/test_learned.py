@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from podigest_dagster.core.insights import ads, scoring
+from podigest_dagster.core.insights.candidates import Sentence
 from podigest_dagster.core.insights.learned import (
     LinearModel,
     fit_logistic,
@@ -13,7 +14,6 @@ from podigest_dagster.core.insights.learned import (
     save_model,
     train_model,
 )
-from podigest_dagster.core.insights.candidates import Sentence
 from training.corpus import CorpusEpisode, manifest_hash, sentence_spans
 
 
