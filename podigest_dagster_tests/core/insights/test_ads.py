@@ -192,3 +192,31 @@ def test_a_read_never_begins_or_ends_on_a_sentence_that_is_no_read_on_its_own():
     assert ad_spans(p, rule, own, no_edges) == [(2, 3)]
     closes = np.array([False, False, False, True, False])
     assert ad_spans(p, rule, own, (no_edges[0], closes)) == [(2, 4)], "the call to action still closes it"
+
+
+def test_a_reads_address_right_after_it_closes_it_and_a_read_told_in_pieces_is_bridged_by_its_domain():
+    from podigest_dagster.core.insights.ads import bridge_reads, read_edges, sponsor_names
+
+    texts = [
+        "Let's get to it.",  # 0
+        "This episode is brought to you by zapline.new, the app builder for people with ideas.",  # 1: opening
+        "Most tools spit out code that looks great in a demo.",  # 2: the model misses the host's pitch
+        "Zapline is different.",  # 3
+        "Founders are using Zapline to build real businesses.",  # 4: detected, but none of 4-5 is an edge
+        "Designers are launching campaigns without waiting in line.",  # 5
+        "Check it out at zapline.new/show.",  # 6: the address, p just below keep_at next to the show's talk
+        "Before I build one, let's say what a harness is.",  # 7: the show resumes
+    ]
+    opens, closes = read_edges(texts)
+    assert opens.tolist()[1] and closes.tolist()[6]
+    assert "zapline" in sponsor_names(texts[1:2])
+    rule = SpanRule(open_at=0.7, keep_at=0.4, max_gap=0, self_keep=0.3)
+    p = np.array([0.1, 0.84, 0.11, 0.31, 0.89, 0.65, 0.38, 0.15])
+    own = np.array([0.1, 0.87, 0.09, 0.05, 0.35, 0.35, 0.44, 0.1])
+    spans = ad_spans(p, rule, own, (opens, closes))
+    assert spans == [(1, 2), (4, 7)], "without its address the middle would be dropped as the show's talk"
+    assert bridge_reads(spans, texts) == [(1, 7)]
+    p_show = np.array([0.1, 0.84, 0.11, 0.31, 0.89, 0.65, 0.1, 0.15])  # no read around the last lines
+    no_close = closes.copy()
+    no_close[6] = False
+    assert ad_spans(p_show, rule, own, (opens, no_close)) == [(1, 2)]
