@@ -150,13 +150,17 @@ def build_sentences(segments: list[Segment]) -> list[Sentence]:
             cursor += len(text)
         full = " ".join(pieces)
         speaker = next((seg.speaker for seg in turn if seg.speaker), None)
+        previous_text = ""
         for position, (a, b) in enumerate(sentence_spans(full)):
             text = normalise_spaces(full[a:b])
             if not text:
                 continue
             first, start_s = _locate(bounds, a)
             last, end_s = _locate(bounds, b, end=True)
-            opens = opens_a_thought(text) and (position > 0 or previous_ended)
+            # a clause cut from a run-on ('... at the University of Trento,' | 'Italy studied ...') opens
+            # nothing, whatever its first letter
+            opens = opens_a_thought(text) and (previous_ended if position == 0 else _ends_sentence(previous_text))
+            previous_text = text
             sentences.append(
                 Sentence(
                     len(sentences), text, start_s, max(end_s, start_s), first.seq, last.seq,
@@ -339,8 +343,9 @@ def content_words(text: str) -> set[str]:
 
 def continues(previous: list[Sentence], following: Sentence) -> bool:
     """True when a sentence carries on the thought before it: it answers a question, refers back,
-    opens with a connective, or shares at least two content words with it."""
-    if is_question(previous[-1].text):
+    opens with a connective, finishes a sentence left unfinished (a run-on cut at a comma), or shares at
+    least two content words with it."""
+    if is_question(previous[-1].text) or not _ends_sentence(previous[-1].text):
         return True
     head = strip_speaker_label(remove_fillers(following.text))
     if has_unresolved_reference(head) or CONNECTIVE.match(head):

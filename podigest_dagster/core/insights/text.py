@@ -274,7 +274,9 @@ def clean_passage(sentences: list[str]) -> str:
 def _runs_on(before: str, sentence: str) -> bool:
     tail = before.rstrip()
     head = sentence.lstrip()
-    return bool(tail and head) and tail[-1] not in ".!?…\"”’)" and head[0].islower() and strip_speaker_label(head) == head
+    if not (tail and head) or tail[-1] in ".!?…\"”’)" or strip_speaker_label(head) != head:
+        return False
+    return head[0].islower() or tail[-1] in ",;"  # a clause cut from a run-on at its comma goes on
 
 
 _SUFFIXES = ("ings", "ing", "ers", "er", "ies", "es", "ed", "ly", "s", "ness", "ment", "ation", "ion")

@@ -58,7 +58,8 @@ def _split_long_span(text: str, span: tuple[int, int], max_words: int) -> list[t
         return [span]
     middle = len(piece) / 2
     best = min(joints, key=lambda m: abs(m.start() - middle))
-    left, right = (a, a + best.start()), (a + best.end(), b)
+    # the left clause keeps its comma or semicolon: it shows the sentence goes on
+    left, right = (a, a + best.start() + 1), (a + best.end(), b)
     if word_count(text[left[0] : left[1]]) < 5 or word_count(text[right[0] : right[1]]) < 5:
         return [span]
     return _split_long_span(text, left, max_words) + _split_long_span(text, right, max_words)

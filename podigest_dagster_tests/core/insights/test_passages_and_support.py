@@ -65,6 +65,22 @@ def test_a_sentence_never_crosses_a_change_of_speaker_and_a_turn_that_continues_
     assert [(s.speaker, s.opens) for s in sentences] == [("Bryan", True), ("Adam", False), ("Adam", True)]
 
 
+def test_a_clause_cut_from_a_run_on_at_a_bare_comma_never_opens_a_passage_even_on_a_capital():
+    # an unpunctuated publisher transcript: one 60-word sentence cut at its middle comma
+    run_on = (
+        "In a paper published in the journal Neuroimage a team of scientists from the Centre for Mind "
+        "and Brain Sciences at the University of Trento, Italy studied the brains of professional Sanskrit "
+        "reciters who memorise texts of a hundred thousand words and found their grey matter much denser"
+    )
+    sentences = build_sentences([Segment(0, 0.0, 30.0, run_on, speaker="Amit")])
+    assert len(sentences) == 2 and sentences[0].text.endswith("Trento,")
+    assert [s.opens for s in sentences] == [True, False]
+    ep = turns_episode("e1", "Seen Daily", [("Amit", run_on + ".")])
+    kept = extract_candidates([ep]).kept
+    assert not any(c.raw_text.startswith("Italy") for c in kept)
+    assert all("Trento, Italy studied" in c.text for c in kept if "Italy" in c.text)
+
+
 def test_a_passage_never_starts_mid_sentence_lower_case_or_with_a_connective():
     claim = INSIGHTS["batteries"]
     ep = turns_episode("e1", "Tech Daily", [

@@ -76,3 +76,8 @@ def test_a_sentence_cut_at_a_cue_boundary_is_joined_not_ended():
 def test_a_new_speaker_or_a_capitalised_sentence_is_not_joined():
     assert clean_passage(["Rents rose", "Wages did not."]) == "Rents rose. Wages did not."
     assert clean_passage(["Rents rose", "ANA: wages did not."]) == "Rents rose. Wages did not."
+
+
+def test_a_clause_cut_at_its_comma_is_joined_whatever_its_first_letter():
+    text = clean_passage(["Scientists at the University of Trento,", "Italy studied the brains of reciters."])
+    assert text == "Scientists at the University of Trento, Italy studied the brains of reciters."

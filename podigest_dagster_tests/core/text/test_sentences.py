@@ -12,7 +12,9 @@ def test_run_on_sentences_are_cut_at_clause_joints():
         "to drive switched to the bus within a year, but the shops on those streets complained that "
         "deliveries got harder and they lost customers who used to park outside"
     )
-    assert len(split_sentences(run_on)) >= 2
+    parts = split_sentences(run_on)
+    assert len(parts) >= 2
+    assert all(p.endswith(",") for p in parts[:-1]), "a cut clause keeps its comma: the sentence goes on"
 
 
 def test_transcription_keeps_long_sentences_whole_when_asked():
