@@ -222,6 +222,8 @@ TABLE_OF_CONTENTS = _pattern(
     r"\bstick around\b", r"\bin the second half\b", r"\bwe'?re going to (?:talk|discuss|cover) about\b",
     r"\bwe'?ll (?:also )?(?:talk|be talking|hear) about\b", r"\blater on,? we\b", r"\bbut first,? (?:a|let'?s|here'?s|a quick)\b",
     r"\bwhen we come back\b", r"\blet'?s (?:get|dive|jump) (?:into|started|right in)\b",
+    r"\bin (?:our|today'?s|this) (?:conversation|interview|discussion|chat),? (?:we|you'?ll|i)\b",
+    r"\bwe cover(?:ed)? a (?:ton|lot|bunch) of ground\b",
 )
 SMALL_TALK = _pattern(
     r"\bweather (?:today|here|lately|outside|this (?:morning|week))\b", r"\bhow'?s the weather\b",

@@ -83,6 +83,9 @@ def test_an_episode_table_of_contents_is_dropped():
     line = "Today we'll talk about school lunches, and later in the show we'll get to vending machines."
     assert sentence_reason(line) == "table_of_contents"
     assert kept_texts(episode("e1", "Show", f"{line} {CLAIM}")) == [CLAIM]
+    outline = "In our conversation, we cover a ton of ground, including how the team prices its plans."
+    assert sentence_reason(outline) == "table_of_contents"
+    assert sentence_reason("In our conversation with regulators, the rules came up twice.") is None
 
 
 def test_a_bare_question_is_dropped_but_an_answer_keeps_its_question_for_context():
