@@ -128,8 +128,12 @@ def test_a_garbled_retelling_of_an_idea_already_sent_is_caught_through_that_idea
     )
     fresh = "A fiber rich diet feeds gut bacteria, which lowers inflammation across the body within a few weeks."
     today = [episode("t1", "Health Now", retold), episode("t2", "Food Lab", fresh)]
-    sent_only = run_day(today, embedder.embed([sent]), {}, embedder, past_insight_texts=[sent])
+    # no quality floor here: the scorer may well put garbled speech below it; this is about repeats alone
+    config = RankingConfig(min_insight=0.0)
+    sent_only = run_day(today, embedder.embed([sent]), {}, embedder, past_insight_texts=[sent], config=config)
     assert any("two mers" in i.insight for i in sent_only.top)
-    result = run_day(today, embedder.embed([sent, member]), {}, embedder, past_insight_texts=[sent, member])
+    result = run_day(
+        today, embedder.embed([sent, member]), {}, embedder, past_insight_texts=[sent, member], config=config
+    )
     assert [i.insight for i in result.top] == [fresh]
     assert result.excluded_by_reason["repeats_past_digest"] == 1
