@@ -498,7 +498,7 @@ def print_report(ad_meta: dict, insight_meta: dict) -> None:
 def evaluate_shipped_reads(episodes: list[CorpusEpisode], cache: VectorCache) -> dict:
     """The shipped sponsor model on the held-out episodes, read by read, two ways: the fitted span rule alone,
     and the rule the pipeline applies (read edges, own probabilities past an edge, reads naming the same
-    sponsor joined: `ads.ad_sentences`)."""
+    sponsor joined, a named read followed: `ads.read_spans`)."""
     model, rule = ads.shipped_model(), ads.shipped_rule()
     fitted = (Counts(), Counts())
     applied = (Counts(), Counts())
@@ -512,7 +512,7 @@ def evaluate_shipped_reads(episodes: list[CorpusEpisode], cache: VectorCache) ->
         features = ads.ad_features(texts, vectors)
         p, own = model.probability(features), ads.own_probabilities(features, model)
         plain = ads.ad_spans(p, ads.SpanRule(rule.open_at, rule.keep_at, rule.max_gap))
-        full = ads.bridge_reads(ads.ad_spans(p, rule, own, ads.read_edges(texts)), texts)
+        full = ads.read_spans(texts, p, own, rule)
         for totals, spans in ((fitted, plain), (applied, full)):
             level, sentences = span_counts(y, spans)
             totals[0].add(level)

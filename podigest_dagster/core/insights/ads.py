@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from podigest_dagster.core.insights.embedding import DIMENSIONS
+from podigest_dagster.core.insights.embedding import DIMENSIONS, model_vocabulary
 from podigest_dagster.core.insights.learned import LinearModel, load_model
 
 MODEL_NAME = "ads"
@@ -337,8 +337,52 @@ def _names_one_in_other(named: list[str], other: list[str]) -> bool:
     return any(name in said for name in sponsor_names(named))
 
 
+# A read told in the host's own words ("This video is sponsored by Huckberry." ... the host's denim review,
+# naming Huckberry every few sentences, with no address) runs on while the sponsor is named again within
+# NAMED_GAP sentences, up to NAMED_LIMIT sentences past its opening. Only a name no English word (outside
+# the model's vocabulary) is followed: a common word ('customer' of Customer.io) is said in the show's talk.
+NAMED_GAP = 8
+NAMED_LIMIT = 25
+
+
+def follow_named_sponsor(spans: list[tuple[int, int]], texts: list[str]) -> list[tuple[int, int]]:
+    """Extend each read that has an opening edge over the sentences after it for as long as the sponsor it
+    names is said again (within NAMED_GAP sentences of the last mention, NAMED_LIMIT past the opening),
+    merging the reads it reaches."""
+    opens, _ = read_edges(texts)
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and start < out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+            continue
+        opening = next((i for i in range(start, end) if opens[i]), None)
+        names = sponsor_names(texts[opening : opening + 1]) if opening is not None else set()
+        names = {n for n in names if n not in model_vocabulary()}  # 'huckberry', not 'customer' or 'rush'
+        if names:
+            last = end - 1
+            for i in range(end, min(len(texts), opening + NAMED_LIMIT + 1)):
+                if i - last > NAMED_GAP:
+                    break
+                if any(name in re.sub(r"[\s-]+", "", texts[i].lower()) for name in names):
+                    last = i
+            end = max(end, last + 1)
+        out.append((start, end))
+    merged: list[tuple[int, int]] = []
+    for start, end in out:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def read_spans(texts: list[str], p: np.ndarray, own: np.ndarray, rule: SpanRule | None = None) -> list[tuple[int, int]]:
+    """One episode's sponsor reads as the pipeline finds them: the span rule with the read edges, reads
+    naming the same sponsor bridged, and a named read followed while its sponsor is named."""
+    return follow_named_sponsor(bridge_reads(ad_spans(p, rule, own, read_edges(texts)), texts), texts)
+
+
 def ad_sentences(texts: list[str], vectors: np.ndarray) -> set[int]:
     """Indices of one episode's sentences that lie inside a detected sponsor read."""
     p, own = both_probabilities(texts, vectors)
-    spans = bridge_reads(ad_spans(p, own=own, edges=read_edges(texts)), texts)
-    return {i for a, b in spans for i in range(a, b)}
+    return {i for a, b in read_spans(texts, p, own) for i in range(a, b)}

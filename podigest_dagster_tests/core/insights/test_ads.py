@@ -220,3 +220,26 @@ def test_a_reads_address_right_after_it_closes_it_and_a_read_told_in_pieces_is_b
     no_close = closes.copy()
     no_close[6] = False
     assert ad_spans(p_show, rule, own, (opens, no_close)) == [(1, 2)]
+
+
+def test_a_read_in_the_hosts_own_words_runs_on_while_the_sponsor_is_named_again():
+    from podigest_dagster.core.insights.ads import follow_named_sponsor
+
+    texts = [
+        "So let's see if it works.",  # 0
+        "This video is sponsored by Quillmartin.",  # 1: the opening, detected alone
+        "Look at that, their ultimate travel jacket.",  # 2
+        "Quillmartin said I could talk about anything on their site.",  # 3
+        "The guy who designed it has ten sewing machines in his garage.",  # 4
+        "I think the fit is good for people getting into waxed cotton.",  # 5: the host's review, no cue at all
+        "That's smart.",  # 6
+        "Both pieces are lent to me by Quillmartin, but they're very cool.",  # 7: named again, no address
+        "Now, back to the story of the brand that invented the polo shirt.",  # 8
+        "It was founded in the Bronx in nineteen sixty seven.",  # 9
+    ] + ["The show goes on about its subject."] * 8 + ["Quillmartin came up again much later."]
+    assert follow_named_sponsor([(1, 2)], texts) == [(1, 8)]
+    assert follow_named_sponsor([(1, 2), (4, 6)], texts) == [(1, 8)]
+    # an unnamed read, or a sponsor named by an ordinary word, is left as it was
+    assert follow_named_sponsor([(0, 1)], texts) == [(0, 1)]
+    common = [t.replace("Quillmartin", "Customer") for t in texts]
+    assert follow_named_sponsor([(1, 2)], common) == [(1, 2)]
