@@ -98,7 +98,7 @@ _EXPLETIVE_IT = re.compile(
     r"^it(?:'s| is| was| will be| would be)\s+(?:(?:not|really|very|so|also|just|actually|still|often)\s+)?"
     r"(?:important|hard|easy|possible|impossible|clear|true|likely|unlikely|worth|better|best|crucial|critical|"
     r"essential|necessary|interesting|surprising|common|rare|difficult|easier|harder|cheaper|faster|natural|"
-    r"normal|obvious|safe|useful|helpful|time)\s+(?:to|that|when|if|for)\b",
+    r"normal|obvious|safe|useful|helpful|time)(?:\s+\w+ing(?:\s+out)?)?\s+(?:to|that|when|if|for)\b",
     re.I,
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=\S)")
@@ -293,10 +293,12 @@ class Warehouse:
         if seq_start is None:
             seq_start = next((s.seq for s in segs if s.end_s > start_s), segs[-1].seq)
         position = next((i for i, s in enumerate(segs) if s.seq == seq_start), 0)
-        window = " ".join(" ".join(s.text.split()) for s in segs[max(0, position - 12) : position + 1])
+        earlier = " ".join(" ".join(s.text.split()) for s in segs[max(0, position - 12) : position])
+        # the passage starts inside its first segment and its head may run on into the next ones
+        rest = " ".join(" ".join(s.text.split()) for s in segs[position : position + 4])
         head = " ".join(raw.split())[:60]
-        cut = window.rfind(head) if head else -1
-        before = window[:cut] if cut >= 0 else " ".join(" ".join(s.text.split()) for s in segs[max(0, position - 12) : position])
+        cut = rest.find(head) if head else -1
+        before = " ".join(x for x in (earlier, rest[:cut].strip()) if x) if cut >= 0 else earlier
         context = " ".join(sentences_of(before)[-CONTEXT_SENTENCES:])
         at_start = position == 0 and cut <= 0
         return context, "" if at_start else before
