@@ -72,6 +72,8 @@ class Sentence:
     speaker: str | None = None
     turn: int = 0
     opens: bool = True
+    # broken off mid-phrase, the speaker starting over in the next cue: never part of a passage
+    abandoned: bool = False
 
 
 @dataclass
@@ -135,8 +137,9 @@ def _ends_sentence(text: str) -> bool:
 
 def build_sentences(segments: list[Segment]) -> list[Sentence]:
     """Cut each speaker turn into sentences, each timed by interpolating within its segments. A sentence
-    never crosses a change of speaker; one that starts a turn which continues an unfinished sentence, or
-    that starts in lower case or with a conjunction, is marked as not opening a thought."""
+    never crosses a change of speaker, and a cue that starts over ('... through a' | 'But also, ...') starts
+    a new one; one that starts a turn which continues an unfinished sentence, follows a clause cut from it,
+    or starts in lower case or with a conjunction, is marked as not opening a thought."""
     sentences: list[Sentence] = []
     previous_ended = True
     for turn_index, turn in enumerate(speaker_turns(segments)):
@@ -151,7 +154,7 @@ def build_sentences(segments: list[Segment]) -> list[Sentence]:
         full = " ".join(pieces)
         speaker = next((seg.speaker for seg in turn if seg.speaker), None)
         previous_text = ""
-        for position, (a, b) in enumerate(sentence_spans(full)):
+        for position, (a, b, abandoned) in enumerate(_split_at_restarts(sentence_spans(full), bounds)):
             text = normalise_spaces(full[a:b])
             if not text:
                 continue
@@ -164,11 +167,34 @@ def build_sentences(segments: list[Segment]) -> list[Sentence]:
             sentences.append(
                 Sentence(
                     len(sentences), text, start_s, max(end_s, start_s), first.seq, last.seq,
-                    speaker=speaker, turn=turn_index, opens=opens,
+                    speaker=speaker, turn=turn_index, opens=opens, abandoned=abandoned,
                 )
             )
         previous_ended = _ends_sentence(full)
     return sentences
+
+
+# A cue that opens on a capitalised conjunction after a cue that stopped mid-phrase is the speaker starting
+# over ('So then, quick rapid fire through a' | 'But also, if it's open ...'): a sentence boundary the
+# punctuation does not show.
+_RESTART = re.compile(r"(?:But|And|So|Or|Because)\b")
+
+
+def _split_at_restarts(
+    spans: list[tuple[int, int]], bounds: list[tuple[int, int, Segment]]
+) -> list[tuple[int, int, bool]]:
+    """The sentence spans cut again where a cue starts over, each with whether it was broken off there."""
+    restarts = [
+        a for (_, _, before), (a, _, seg) in zip(bounds, bounds[1:], strict=False)
+        if _RESTART.match(normalise_spaces(seg.text)) and normalise_spaces(before.text)[-1:].isalpha()
+    ]
+    out: list[tuple[int, int, bool]] = []
+    for a, b in spans:
+        for cut in (r for r in restarts if a < r < b):
+            out.append((a, cut - 1, True))
+            a = cut
+        out.append((a, b, False))
+    return out
 
 
 def _locate(bounds: list[tuple[int, int, Segment]], offset: int, end: bool = False) -> tuple[Segment, float]:
@@ -345,9 +371,9 @@ def content_words(text: str) -> set[str]:
 
 def continues(previous: list[Sentence], following: Sentence) -> bool:
     """True when a sentence carries on the thought before it: it answers a question, refers back,
-    opens with a connective, finishes a sentence left unfinished (a run-on cut at a comma), or shares at
-    least two content words with it."""
-    if is_question(previous[-1].text) or not _ends_sentence(previous[-1].text):
+    opens with a connective, finishes a clause cut from a run-on at its comma, or shares at least two
+    content words with it."""
+    if is_question(previous[-1].text) or previous[-1].text.rstrip().endswith((",", ";")):
         return True
     head = strip_speaker_label(remove_fillers(following.text))
     if has_unresolved_reference(head) or CONNECTIVE.match(head):
@@ -365,6 +391,8 @@ def window_reason(window: list[Sentence], reasons: list[str | None]) -> str | No
     texts = [s.text for s in window]
     if not window[0].opens:
         return "mid_thought_start"
+    if any(s.abandoned for s in window):
+        return "abandoned_phrase"
     if all(is_question(t) for t in texts) or is_question(texts[-1]):
         return "bare_question"
     if any(is_question(t) for t in texts[1:]):

@@ -81,6 +81,23 @@ def test_a_clause_cut_from_a_run_on_at_a_bare_comma_never_opens_a_passage_even_o
     assert all("Trento, Italy studied" in c.text for c in kept if "Italy" in c.text)
 
 
+def test_a_cue_that_starts_over_on_a_capitalised_but_ends_the_abandoned_phrase_and_opens_nothing():
+    segments = [
+        Segment(0, 0.0, 3.0, "So then, quick rapid fire through a", speaker="Marques"),
+        Segment(1, 3.0, 9.0, "But also, if the phone is open and you squeeze it hard, it closes itself to prevent "
+                "damage and then flashes an error message.", speaker="Marques"),
+        Segment(2, 9.0, 12.0, "The hinge motor is rated for two hundred thousand folds.", speaker="Marques"),
+    ]
+    sentences = build_sentences(segments)
+    assert [s.text.split()[0] for s in sentences] == ["So", "But", "The"]
+    assert sentences[0].end_s <= 3.0 and sentences[1].start_s >= 3.0
+    assert [s.opens for s in sentences][1] is False
+    ep = turns_episode("e1", "Phone Hour", [("Marques", " ".join(s.text for s in segments))])
+    assert build_sentences(ep.segments)[0].text.endswith("error message."), "inside one cue it is just words"
+    kept = extract_candidates([EpisodeTranscript("e2", "Phone Hour", "Rollable", "feed", segments)]).kept
+    assert not any("through a" in c.raw_text or c.raw_text.startswith("But") for c in kept)
+
+
 def test_a_passage_never_starts_mid_sentence_lower_case_or_with_a_connective():
     claim = INSIGHTS["batteries"]
     ep = turns_episode("e1", "Tech Daily", [
