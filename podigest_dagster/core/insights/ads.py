@@ -236,22 +236,23 @@ def ad_spans(
         if careful and not evident[start : end + 1].any():
             continue  # likely only because its neighbours are a read: the show's own talk after it
         if careful:
-            start, end = _trimmed(start, end, own_p, rule.self_keep, opens, closes)
+            keep = opens | closes | (p >= rule.open_at)
+            start, end = _trimmed(start, end, own_p, rule.self_keep, keep)
         if spans and start <= spans[-1][1]:
             start = spans.pop()[0]
         spans.append((start, end + 1))
     return [(a, min(b, n)) for a, b in spans]
 
 
-def _trimmed(
-    start: int, end: int, own: np.ndarray, floor: float, opens: np.ndarray, closes: np.ndarray
-) -> tuple[int, int]:
-    """A read's ends pulled in past sentences that are not reads on their own (own < floor) and are no
-    edge: the neighbourhood vector makes the show's last claim before a short plug ('Join our Patreon ...')
-    as likely as the plug, and a read never begins or ends on the show's talk."""
-    while start < end and own[start] < floor and not (opens[start] or closes[start]):
+def _trimmed(start: int, end: int, own: np.ndarray, floor: float, keep: np.ndarray) -> tuple[int, int]:
+    """A read's ends pulled in past sentences that are not reads on their own (own < floor) and are neither
+    an edge nor confident with their neighbours (`keep`): the neighbourhood vector makes the show's last
+    claim before a short plug ('Join our Patreon ...') as likely as the plug (p 0.47, own 0.16), and a read
+    never begins or ends on the show's talk; a sentence that seeded the read (p >= open_at) stays in it
+    ('Tally is a smart valve for your radiators ...': p 0.78, own 0.30)."""
+    while start < end and own[start] < floor and not keep[start]:
         start += 1
-    while end > start and own[end] < floor and not (opens[end] or closes[end]):
+    while end > start and own[end] < floor and not keep[end]:
         end -= 1
     return start, end
 

@@ -243,3 +243,13 @@ def test_a_read_in_the_hosts_own_words_runs_on_while_the_sponsor_is_named_again(
     assert follow_named_sponsor([(0, 1)], texts) == [(0, 1)]
     common = [t.replace("Quillmartin", "Customer") for t in texts]
     assert follow_named_sponsor([(1, 2)], common) == [(1, 2)]
+
+
+def test_a_sentence_that_seeded_a_read_stays_in_it_however_little_it_sounds_like_one_alone():
+    # 'Tally is a smart valve for your radiators ...' (p 0.78 with its neighbours, own 0.29), 'It turns the
+    # heating down ...', then the address: the read is all three, not the address alone
+    rule = SpanRule(open_at=0.7, keep_at=0.4, max_gap=0, self_keep=0.3)
+    p = np.array([0.3, 0.78, 0.61, 0.78, 0.24])
+    own = np.array([0.14, 0.29, 0.13, 0.71, 0.06])
+    closes = np.array([False, False, False, True, False])
+    assert ad_spans(p, rule, own, (np.zeros(5, dtype=bool), closes)) == [(1, 4)]
