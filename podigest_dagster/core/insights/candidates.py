@@ -232,6 +232,8 @@ INTRO_OUTRO = _pattern(
     r"\bjoining (?:me|us) (?:today|now|this week)\b", r"\bthanks? (?:you )?(?:so much )?for (?:having me|coming on|being here)\b",
     r"\b(?:great|good|glad|happy) to (?:be here|have you|be back)\b", r"\bthis is (?:episode|part) \w+\b",
     r"\bon (?:today'?s|this week'?s) (?:episode|show)\b", r"\b(?:is|was) (?:produced|edited|mixed|recorded|hosted) by\b",
+    r"\bnot (?:legal|financial|medical|investment|tax) advice\b",
+    r"\bfor (?:general )?(?:information(?:al)?|entertainment|educational) (?:purposes )?only\b",
     r"\bmade possible by\b", r"\bthanks? (?:you )?for spending\b", r"\ban independent production\b", r"\bour (?:producer|editor|sound engineer) is\b", r"\btake care,? everyone\b", r"\bbye,? everyone\b",
 )
 SUBSCRIBE_CALL = _pattern(

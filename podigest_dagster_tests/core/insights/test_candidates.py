@@ -88,6 +88,12 @@ def test_an_episode_table_of_contents_is_dropped():
     assert sentence_reason("In our conversation with regulators, the rules came up twice.") is None
 
 
+def test_a_shows_disclaimer_is_filler_not_an_insight():
+    assert sentence_reason("Case Closed is for information only and is not legal advice.") == "intro_outro"
+    assert sentence_reason("This podcast is for general informational purposes only.") == "intro_outro"
+    assert sentence_reason("A lawyer's letter is not advice you can ignore.") is None
+
+
 def test_a_bare_question_is_dropped_but_an_answer_keeps_its_question_for_context():
     question = "Why do so many restaurants close in their first year of business?"
     assert kept_texts(episode("e1", "Show", question)) == []
