@@ -154,7 +154,7 @@ def build_sentences(segments: list[Segment]) -> list[Sentence]:
         full = " ".join(pieces)
         speaker = next((seg.speaker for seg in turn if seg.speaker), None)
         previous_text = ""
-        for position, (a, b, abandoned) in enumerate(_split_at_restarts(sentence_spans(full), bounds)):
+        for position, (a, b, abandoned) in enumerate(_split_at_restarts(sentence_spans(full), full)):
             text = normalise_spaces(full[a:b])
             if not text:
                 continue
@@ -174,20 +174,15 @@ def build_sentences(segments: list[Segment]) -> list[Sentence]:
     return sentences
 
 
-# A cue that opens on a capitalised conjunction after a cue that stopped mid-phrase is the speaker starting
-# over ('So then, quick rapid fire through a' | 'But also, if it's open ...'): a sentence boundary the
-# punctuation does not show.
-_RESTART = re.compile(r"(?:But|And|So|Or|Because)\b")
+# A capitalised conjunction right after a lower-case word, with no punctuation between, is the speaker
+# starting over ('So then, quick rapid fire through a But also, if it's open ...', whether the cue broke
+# there or the publisher glued both into one cue): a sentence boundary the punctuation does not show.
+_RESTART = re.compile(r"(?<![\w'’-])[a-z][a-z'’]* (?=(?:But|And|So|Or|Because)\b)")
 
 
-def _split_at_restarts(
-    spans: list[tuple[int, int]], bounds: list[tuple[int, int, Segment]]
-) -> list[tuple[int, int, bool]]:
-    """The sentence spans cut again where a cue starts over, each with whether it was broken off there."""
-    restarts = [
-        a for (_, _, before), (a, _, seg) in zip(bounds, bounds[1:], strict=False)
-        if _RESTART.match(normalise_spaces(seg.text)) and normalise_spaces(before.text)[-1:].isalpha()
-    ]
+def _split_at_restarts(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int, bool]]:
+    """The sentence spans cut again where the speaker starts over, each with whether it was broken off there."""
+    restarts = [m.end() for m in _RESTART.finditer(text)]
     out: list[tuple[int, int, bool]] = []
     for a, b in spans:
         for cut in (r for r in restarts if a < r < b):
@@ -385,6 +380,15 @@ def continues(previous: list[Sentence], following: Sentence) -> bool:
 
 
 
+_TRAILING = re.compile(r"(\w+)\s*(?:\.\.\.|…)[\"'”’)]*$")
+
+
+def trails_off(sentence: str) -> bool:
+    """True when a sentence breaks off on a word that needs more after it ('... can trigger the...')."""
+    m = _TRAILING.search(sentence.rstrip())
+    return bool(m) and m.group(1).lower() in STOPWORDS
+
+
 def window_reason(window: list[Sentence], reasons: list[str | None]) -> str | None:
     """Why a window of sentences is not a candidate, or None when it may be one."""
     for reason in reasons:
@@ -395,6 +399,8 @@ def window_reason(window: list[Sentence], reasons: list[str | None]) -> str | No
         return "mid_thought_start"
     if any(s.abandoned for s in window):
         return "abandoned_phrase"
+    if any(trails_off(t) for t in texts):
+        return "trails_off"
     if all(is_question(t) for t in texts) or is_question(texts[-1]):
         return "bare_question"
     if any(is_question(t) for t in texts[1:]):

@@ -81,7 +81,7 @@ def test_a_clause_cut_from_a_run_on_at_a_bare_comma_never_opens_a_passage_even_o
     assert all("Trento, Italy studied" in c.text for c in kept if "Italy" in c.text)
 
 
-def test_a_cue_that_starts_over_on_a_capitalised_but_ends_the_abandoned_phrase_and_opens_nothing():
+def test_a_speaker_who_starts_over_on_a_capitalised_but_ends_the_abandoned_phrase_and_opens_nothing():
     segments = [
         Segment(0, 0.0, 3.0, "So then, quick rapid fire through a", speaker="Marques"),
         Segment(1, 3.0, 9.0, "But also, if the phone is open and you squeeze it hard, it closes itself to prevent "
@@ -92,10 +92,24 @@ def test_a_cue_that_starts_over_on_a_capitalised_but_ends_the_abandoned_phrase_a
     assert [s.text.split()[0] for s in sentences] == ["So", "But", "The"]
     assert sentences[0].end_s <= 3.0 and sentences[1].start_s >= 3.0
     assert [s.opens for s in sentences][1] is False
-    ep = turns_episode("e1", "Phone Hour", [("Marques", " ".join(s.text for s in segments))])
-    assert build_sentences(ep.segments)[0].text.endswith("error message."), "inside one cue it is just words"
+    glued = build_sentences([Segment(0, 0.0, 12.0, " ".join(s.text for s in segments), speaker="Marques")])
+    assert [(s.text.split()[0], s.opens, s.abandoned) for s in glued] == [
+        ("So", True, True), ("But", False, False), ("The", True, False)
+    ], "the same when the publisher glued both into one cue"
+    assert len(build_sentences([Segment(0, 0.0, 3.0, "We tried Rock And Roll and but then it rained.")])) == 1
     kept = extract_candidates([EpisodeTranscript("e2", "Phone Hour", "Rollable", "feed", segments)]).kept
     assert not any("through a" in c.raw_text or c.raw_text.startswith("But") for c in kept)
+
+
+def test_a_passage_that_breaks_off_mid_phrase_is_not_a_whole_thought():
+    from podigest_dagster.core.insights.candidates import trails_off
+
+    assert trails_off("The grey matter holds neurons that can trigger freezing, can trigger the...")
+    assert not trails_off("And then the whole market was gone\u2026")
+    ep = turns_episode("e1", "Brain Lab", [(None, "The periaqueductal grey holds the neurons that trigger freezing in "
+                                                   "fear and can trigger the...")])
+    result = extract_candidates([ep])
+    assert not result.kept and result.dropped_by_reason.get("trails_off") == 1
 
 
 def test_a_passage_never_starts_mid_sentence_lower_case_or_with_a_connective():
