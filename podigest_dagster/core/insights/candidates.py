@@ -399,8 +399,8 @@ def window_reason(window: list[Sentence], reasons: list[str | None]) -> str | No
         return "mid_thought_start"
     if any(s.abandoned for s in window):
         return "abandoned_phrase"
-    if any(trails_off(t) for t in texts):
-        return "trails_off"
+    if any(trails_off(t) for t in texts) or _TRAILING.search(texts[-1].rstrip()):
+        return "trails_off"  # broken off on a word that needs more, or the passage's last words trail away
     if all(is_question(t) for t in texts) or is_question(texts[-1]):
         return "bare_question"
     if any(is_question(t) for t in texts[1:]):

@@ -46,10 +46,21 @@ REFERS_BACK = re.compile(
 )
 
 
+# A passage that opens by answering what was just said ("I don't necessarily think that's the case, but
+# ...") disputes a claim the reader never heard.
+REPLY_START = re.compile(
+    r"^(?:(?:well|yeah|no|so|and|but),?\s+)*i (?:don't|do not|wouldn't|would not) (?:necessarily |really |quite )?"
+    r"(?:think|know|believe|agree|say)(?: that)? (?:that's|that is|that|it's|it is|this is) (?:necessarily |really |quite |entirely )?"
+    r"(?:the case|true|right|fair|accurate)\b",
+    re.I,
+)
+
+
 def refers_back(text: str) -> bool:
     """True when a passage leans on an earlier part of the episode ('... that we talked about earlier',
-    'as I said')."""
-    return bool(REFERS_BACK.search(text))
+    'as I said') or opens by answering it ("I don't think that's true, but ...")."""
+    return bool(REFERS_BACK.search(text) or REPLY_START.match(text.lstrip()))
+
 _EXPLETIVE_IT = re.compile(
     r"^it(?:'s| is| was| will be| would be| turns out| seems| appears| takes| costs| pays| helps| matters)"
     r"(?:\s+\w+){0,3}?\s+(?:to|that|for|when|if|out)\b",

@@ -110,6 +110,9 @@ def test_a_passage_that_breaks_off_mid_phrase_is_not_a_whole_thought():
                                                    "fear and can trigger the...")])
     result = extract_candidates([ep])
     assert not result.kept and result.dropped_by_reason.get("trails_off") == 1
+    listed = turns_episode("e2", "Model Talk", [(None, "Examples like Gmail Smart Reply, Smart Compose, and then "
+                                                      "autocomplete on the phones we carry every day...")])
+    assert not extract_candidates([listed]).kept, "a passage whose last words trail away is not a whole thought"
 
 
 def test_a_passage_never_starts_mid_sentence_lower_case_or_with_a_connective():
@@ -143,6 +146,9 @@ def test_a_passage_that_points_at_an_earlier_part_of_the_episode_is_dropped():
     assert refers_back("Beta blockers reduce the stress response that we talked about earlier in the show.")
     assert refers_back("As I said, the rules changed in March because the regulator lost its case.")
     assert not refers_back("We talked to three regulators who said the rules changed in March.")
+    assert refers_back("I don't necessarily think that's necessarily the case, but equity is most of the pay.")
+    assert refers_back("Well, I don't think that's true: the rules changed in March.")
+    assert not refers_back("I don't think that rule survives an appeal, because the regulator lost twice.")
     assert has_unresolved_reference("One are prior memories coming from the brain areas that store them.")
     assert not has_unresolved_reference("One of the biggest costs of a data centre is the water it uses.")
     ep = turns_episode("e1", "Brain Hour", [
