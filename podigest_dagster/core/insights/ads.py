@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from podigest_dagster.core.insights.embedding import DIMENSIONS, model_vocabulary
+from podigest_dagster.core.insights.embedding import DIMENSIONS, vocabulary_rank
 from podigest_dagster.core.insights.learned import LinearModel, load_model
 
 MODEL_NAME = "ads"
@@ -174,7 +174,8 @@ def both_probabilities(
 # sentence there joins the read only when it looks like one on its own.
 OPENING = re.compile(
     r"\b(?:brought to (?:you|us)|presented by|(?:sponsored|supported|powered|made possible) by|"
-    r"(?:word|message) from (?:our|this|today's) (?:sponsor|partner)s?|thanks to our sponsor|our sponsor)\b",
+    r"(?:word|message) from (?:our|this|today's) (?:sponsor|partner)s?|thanks to our sponsor|our sponsor|"
+    r"sponsors? of (?:this|today's|the) (?:episode|show|podcast))\b",
     re.I,
 )
 
@@ -292,17 +293,21 @@ MAX_BRIDGE = 15
 BRAND_AFTER = re.compile(
     r"\b(?:by|from|with|to|try|visit|at)\s+((?:[A-Z][\w'&-]*|[a-z]+[A-Z]\w*)(?:\s+[A-Z][\w&-]*){0,2})"
 )
+BRAND_NAMED = re.compile(
+    r"\bsponsors? (?:of (?:this|today's|the) (?:episode|show|podcast)|(?:today|this week))(?:,| is| are)\s+"
+    r"((?:[A-Z][\w'&-]*|[a-z]+[A-Z]\w*)(?:\s+[A-Z][\w&-]*){0,2})"
+)
 DOMAIN = re.compile(r"\b([a-z0-9][\w-]*)(?:\.| dot )(?:com|org|net|io|co|ai|app|dev|fm|tech|tv|us|ly|me|new|so|xyz|gg)\b", re.I)
 
 
 def sponsor_names(texts: list[str]) -> set[str]:
     """The sponsor's name as it can be matched: the web domains of a read ('insidetracker') and the names
-    after 'by', 'from', 'visit' ... ('InsideTracker', 'Helix Sleep' -> 'helixsleep', 'helix'), lower case,
-    without spaces."""
+    after 'by', 'from', 'visit' ... ('InsideTracker', 'Helix Sleep' -> 'helixsleep', 'helix') or after
+    'the sponsors of this episode,' ('Intel'), lower case, without spaces."""
     names: set[str] = set()
     for text in texts:
         names |= {m.group(1).lower().replace("-", "") for m in DOMAIN.finditer(text)}
-        for m in BRAND_AFTER.finditer(text):
+        for m in (*BRAND_AFTER.finditer(text), *BRAND_NAMED.finditer(text)):
             words = [w for w in re.findall(r"[\w&]+", m.group(1)) if w.lower() not in _NOT_NAMES]
             if words:
                 names |= {"".join(words).lower(), words[0].lower()}
@@ -340,10 +345,22 @@ def _names_one_in_other(named: list[str], other: list[str]) -> bool:
 
 # A read told in the host's own words ("This video is sponsored by Huckberry." ... the host's denim review,
 # naming Huckberry every few sentences, with no address) runs on while the sponsor is named again within
-# NAMED_GAP sentences, up to NAMED_LIMIT sentences past its opening. Only a name no English word (outside
-# the model's vocabulary) is followed: a common word ('customer' of Customer.io) is said in the show's talk.
+# NAMED_GAP sentences, up to NAMED_LIMIT sentences past its opening. Only an uncommon name is followed
+# (outside the model's vocabulary or past NAME_RANK in it: 'huckberry', 'intel' 13420, 'bolt' 10053): a
+# common word ('customer' 8013 of Customer.io, 'rush' 5481) is said in the show's talk too. An immediate
+# break announcement ("let's take a quick commercial break") up to NAMED_GAP sentences before a named read's
+# opening starts the read: what lies between is its lead-in.
 NAMED_GAP = 8
 NAMED_LIMIT = 25
+NAME_RANK = 10000
+BREAK = re.compile(
+    r"\b(?:take|taking) a (?:quick |short |brief )?(?:commercial |ad |sponsor )?break\b|\bcommercial break\b", re.I
+)
+
+
+def _uncommon(name: str) -> bool:
+    rank = vocabulary_rank().get(name)
+    return rank is None or rank > NAME_RANK
 
 
 def follow_named_sponsor(spans: list[tuple[int, int]], texts: list[str]) -> list[tuple[int, int]]:
@@ -358,8 +375,11 @@ def follow_named_sponsor(spans: list[tuple[int, int]], texts: list[str]) -> list
             continue
         opening = next((i for i in range(start, end) if opens[i]), None)
         names = sponsor_names(texts[opening : opening + 1]) if opening is not None else set()
-        names = {n for n in names if n not in model_vocabulary()}  # 'huckberry', not 'customer' or 'rush'
+        names = {n for n in names if _uncommon(n)}
         if names:
+            lead = next((i for i in range(opening - 1, max(opening - NAMED_GAP, 0) - 1, -1) if BREAK.search(texts[i])), None)
+            if lead is not None and not (out and lead < out[-1][1]):
+                start = lead
             last = end - 1
             for i in range(end, min(len(texts), opening + NAMED_LIMIT + 1)):
                 if i - last > NAMED_GAP:

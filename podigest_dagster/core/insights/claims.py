@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 
 from podigest_dagster.core.insights.candidates import GENERIC_WORDS, content_words
-from podigest_dagster.core.insights.embedding import bundled_model_dir
+from podigest_dagster.core.insights.embedding import vocabulary_rank
 from podigest_dagster.core.insights.scoring import NUMBER, shipped_floors
 
 # A passage below this insight score never adds support (and the ranking never sends it: one floor).
@@ -57,18 +57,9 @@ _NUMBER_WORDS = {
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+)([A-Za-z][\w'’-]*)")
 
 
-@lru_cache(maxsize=1)
-def _vocabulary_rank() -> dict[str, int]:
-    try:
-        lines = (bundled_model_dir() / "vocab.txt").read_text(encoding="utf-8").splitlines()
-    except (ImportError, OSError):
-        return {}
-    return {word: rank for rank, word in enumerate(lines) if word.isalpha()}
-
-
 def is_rare(word: str) -> bool:
     """A lower-case content word the model's vocabulary ranks as uncommon (or does not hold whole)."""
-    rank = _vocabulary_rank().get(word)
+    rank = vocabulary_rank().get(word)
     return len(word) >= 4 and word not in GENERIC_WORDS and (rank is None or rank > RARE_RANK)
 
 

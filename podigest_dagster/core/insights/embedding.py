@@ -42,6 +42,17 @@ def model_vocabulary() -> frozenset[str]:
     return frozenset(w for w in (line.strip() for line in lines) if w.isalpha() and w.isascii())
 
 
+@lru_cache(maxsize=1)
+def vocabulary_rank() -> dict[str, int]:
+    """Each whole word of the bundled model's vocabulary and its place in it (lower: more common, roughly;
+    empty when the model is not installed)."""
+    try:
+        lines = (bundled_model_dir() / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    except (ImportError, OSError):
+        return {}
+    return {word: rank for rank, word in enumerate(lines) if word.isalpha()}
+
+
 def _load(model_dir: Path):
     """Load the model once per process, by local path only: no hub is ever contacted."""
     key = str(model_dir)

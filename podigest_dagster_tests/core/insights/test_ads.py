@@ -253,3 +253,25 @@ def test_a_sentence_that_seeded_a_read_stays_in_it_however_little_it_sounds_like
     own = np.array([0.14, 0.29, 0.13, 0.71, 0.06])
     closes = np.array([False, False, False, True, False])
     assert ad_spans(p, rule, own, (np.zeros(5, dtype=bool), closes)) == [(1, 4)]
+
+
+def test_a_read_announced_as_a_break_and_named_as_the_episodes_sponsor_is_removed_from_the_break_on():
+    from podigest_dagster.core.insights.ads import follow_named_sponsor, read_edges, sponsor_names
+
+    texts = [
+        "I always learn something from my conversations with him.",  # 0
+        "Before we begin, though, let's take a quick commercial break.",  # 1: the break, no sponsor named
+        "Arthur C. Clarke once said that advanced technology is indistinguishable from magic.",  # 2: lead-in
+        "An even greater magic is how the internet holds together.",  # 3
+        "And one of the unseen forces driving this magic comes from the sponsors of this episode, Quillcore.",  # 4
+        "Think about the architecture of the internet.",  # 5
+        "Much of the scaffolding comes from Quillcore.",  # 6
+        "Quillcore processors help run the cloud and give you crazy bang for the buck.",  # 7
+        "Where there's cloud, there's Quillcore.",  # 8
+        "Rahul, welcome back to the show.",  # 9: the show resumes
+    ]
+    opens, _ = read_edges(texts)
+    assert opens[4] and "quillcore" in sponsor_names(texts[4:5])
+    assert follow_named_sponsor([(4, 5)], texts) == [(1, 9)]
+    # a break announced with no named read after it takes nothing
+    assert follow_named_sponsor([(9, 10)], texts[:9] + ["This show is brought to you by nobody in particular."]) == [(9, 10)]
