@@ -41,7 +41,8 @@ REFERS_BACK = re.compile(
     r"(?:talked|spoke|spoken|mentioned|discussed|described|covered|said|heard)(?: about)? "
     r"(?:earlier|before|previously|a (?:moment|minute|second|while) ago|at the (?:start|beginning))|"
     r"as i (?:said|mentioned)(?: (?:earlier|before))?|like i (?:said|mentioned)|"
-    r"(?:mentioned|described|discussed) (?:earlier|above|before)|we talked about earlier)\b",
+    r"(?:mentioned|described|discussed) (?:earlier|above|before)|we talked about earlier|"
+    r"earlier,? (?:we|i) (?:talked|spoke|discussed|mentioned|said))\b",
     re.I,
 )
 
@@ -51,7 +52,9 @@ REFERS_BACK = re.compile(
 REPLY_START = re.compile(
     r"^(?:(?:well|yeah|no|so|and|but),?\s+)*i (?:don't|do not|wouldn't|would not) (?:necessarily |really |quite )?"
     r"(?:think|know|believe|agree|say)(?: that)? (?:that's|that is|that|it's|it is|this is) (?:necessarily |really |quite |entirely )?"
-    r"(?:the case|true|right|fair|accurate)\b",
+    r"(?:the case|true|right|fair|accurate)\b"
+    r"|^(?:(?:well|yeah|no|so|and|but),?\s+)*i (?:wouldn't|would not) (?:necessarily |really )?(?:say|call it)"
+    r" (?:that )?(?:it's|it is|that's|they're|they are|he's|she's)\b",
     re.I,
 )
 

@@ -9,7 +9,9 @@ ABBREVIATIONS = {
     "approx", "no", "fig", "u.s", "u.k", "a.m", "p.m", "mt", "ft",
 }
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])(?P<close>[\"')\]”’]*)\s+(?=[\"'(\[“‘]?[A-Za-z0-9])")
+# a dash after the end of a sentence marks the next speaker in some publishers' transcripts ("... Anna? - So
+# yes ..."): it goes with the gap, not with either sentence
+_SENTENCE_END = re.compile(r"(?<=[.!?…])(?P<close>[\"')\]”’]*)\s+(?:[-–—]+\s+)?(?=[\"'(\[“‘]?[A-Za-z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’%.-]*")
 
 

@@ -149,6 +149,8 @@ def test_a_passage_that_points_at_an_earlier_part_of_the_episode_is_dropped():
     assert refers_back("I don't necessarily think that's necessarily the case, but equity is most of the pay.")
     assert refers_back("Well, I don't think that's true: the rules changed in March.")
     assert not refers_back("I don't think that rule survives an appeal, because the regulator lost twice.")
+    assert refers_back("I wouldn't say it's anti-liberal, but liberalism here is read as selfish individualism.")
+    assert refers_back("Earlier we talked about whether to train when you are short of sleep.")
     assert has_unresolved_reference("One are prior memories coming from the brain areas that store them.")
     assert not has_unresolved_reference("One of the biggest costs of a data centre is the water it uses.")
     ep = turns_episode("e1", "Brain Hour", [

@@ -28,3 +28,10 @@ def test_quotes_and_ellipses_end_sentences():
         "Then he left\u2026",
         "Nobody followed.",
     ]
+
+
+def test_a_dash_that_marks_the_next_speaker_after_a_sentence_end_splits_and_goes_with_neither():
+    assert split_sentences("Do I need the full thirty days? - So yes, the full thirty days.") == [
+        "Do I need the full thirty days?", "So yes, the full thirty days."
+    ]
+    assert split_sentences("Prices rose - or fell - in May.") == ["Prices rose - or fell - in May."]
