@@ -175,7 +175,8 @@ def both_probabilities(
 OPENING = re.compile(
     r"\b(?:brought to (?:you|us)|presented by|(?:sponsored|supported|powered|made possible) by|"
     r"(?:word|message) from (?:our|this|today's) (?:sponsor|partner)s?|thanks to our sponsor|our sponsor|"
-    r"sponsors? of (?:this|today's|the) (?:episode|show|podcast))\b",
+    r"sponsors? of (?:this|today's|the) (?:episode|show|podcast)|"
+    r"thanks? (?:to )?[A-Z][\w&-]*(?:\s+[A-Z][\w&-]*){0,2} for (?:supporting|sponsoring))\b",
     re.I,
 )
 
@@ -296,6 +297,7 @@ BRAND_AFTER = re.compile(
 BRAND_NAMED = re.compile(
     r"\bsponsors? (?:of (?:this|today's|the) (?:episode|show|podcast)|(?:today|this week))(?:,| is| are)\s+"
     r"((?:[A-Z][\w'&-]*|[a-z]+[A-Z]\w*)(?:\s+[A-Z][\w&-]*){0,2})"
+    r"|\bthanks? (?:to )?([A-Z][\w&-]*(?:\s+[A-Z][\w&-]*){0,2}) for (?:supporting|sponsoring)\b"
 )
 DOMAIN = re.compile(r"\b([a-z0-9][\w-]*)(?:\.| dot )(?:com|org|net|io|co|ai|app|dev|fm|tech|tv|us|ly|me|new|so|xyz|gg)\b", re.I)
 
@@ -308,7 +310,8 @@ def sponsor_names(texts: list[str]) -> set[str]:
     for text in texts:
         names |= {m.group(1).lower().replace("-", "") for m in DOMAIN.finditer(text)}
         for m in (*BRAND_AFTER.finditer(text), *BRAND_NAMED.finditer(text)):
-            words = [w for w in re.findall(r"[\w&]+", m.group(1)) if w.lower() not in _NOT_NAMES]
+            said = next(g for g in m.groups() if g)
+            words = [w for w in re.findall(r"[\w&]+", said) if w.lower() not in _NOT_NAMES]
             if words:
                 names |= {"".join(words).lower(), words[0].lower()}
     return {n for n in names if len(n) >= 4}
@@ -397,10 +400,33 @@ def follow_named_sponsor(spans: list[tuple[int, int]], texts: list[str]) -> list
     return merged
 
 
+def opening_to_address(texts: list[str]) -> list[tuple[int, int]]:
+    """Reads the edges alone make certain, whatever the model says: an opening that names its sponsor ("I
+    want to thank Intel for supporting the show") and, within NAMED_LIMIT sentences, the address that names
+    it again ("head on over to Intel dot in slash vPro")."""
+    opens, closes = read_edges(texts)
+    spans = []
+    for i in np.flatnonzero(opens):
+        names = sponsor_names(texts[i : i + 1])
+        for j in range(i + 1, min(len(texts), i + NAMED_LIMIT + 1)):
+            if closes[j] and any(n in re.sub(r"[\s-]+", "", texts[j].lower()) for n in names):
+                spans.append((int(i), j + 1))
+                break
+    return spans
+
+
 def read_spans(texts: list[str], p: np.ndarray, own: np.ndarray, rule: SpanRule | None = None) -> list[tuple[int, int]]:
     """One episode's sponsor reads as the pipeline finds them: the span rule with the read edges, reads
-    naming the same sponsor bridged, and a named read followed while its sponsor is named."""
-    return follow_named_sponsor(bridge_reads(ad_spans(p, rule, own, read_edges(texts)), texts), texts)
+    naming the same sponsor bridged, an opening joined to the address that names its sponsor again, and a
+    named read followed while its sponsor is named."""
+    spans = bridge_reads(ad_spans(p, rule, own, read_edges(texts)), texts)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans + opening_to_address(texts)):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return follow_named_sponsor(merged, texts)
 
 
 def ad_sentences(texts: list[str], vectors: np.ndarray) -> set[int]:

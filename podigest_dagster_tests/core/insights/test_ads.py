@@ -275,3 +275,21 @@ def test_a_read_announced_as_a_break_and_named_as_the_episodes_sponsor_is_remove
     assert follow_named_sponsor([(4, 5)], texts) == [(1, 9)]
     # a break announced with no named read after it takes nothing
     assert follow_named_sponsor([(9, 10)], texts[:9] + ["This show is brought to you by nobody in particular."]) == [(9, 10)]
+
+
+def test_an_opening_that_names_its_sponsor_and_the_address_that_names_it_again_are_one_read():
+    from podigest_dagster.core.insights.ads import opening_to_address, read_spans
+
+    texts = [
+        "But before we go there, let's take a quick commercial break.",  # 0
+        "Hey, I want to thank Quillcore for supporting the show.",  # 1: opening, sponsor named
+        "If you haven't already, check out their business platform.",  # 2
+        "It lets your IT team fix a laptop remotely, even when it is switched off.",  # 3: sounds like the show
+        "For more details, head on over to quillcore dot in slash pro.",  # 4: the address names it again
+        "So, Rahul, tell me about your childhood.",  # 5
+    ]
+    assert opening_to_address(texts) == [(1, 5)]
+    low = np.full(len(texts), 0.1)  # the model finds none of it: the edges alone decide
+    assert read_spans(texts, low, low) == [(0, 5)]
+    other = [*texts[:4], "For more details, head on over to northwind dot in slash pro.", texts[5]]
+    assert opening_to_address(other) == [], "an address that names another sponsor closes nothing"
