@@ -91,8 +91,8 @@ def filler_count(text: str) -> int:
 
 
 def collapse_repeats(text: str) -> str:
-    """Collapse stutters such as 'the the' or 'we we we' into one word."""
-    return re.sub(r"\b(\w+)(?:[\s,]+\1\b)+", r"\1", text, flags=re.I)
+    """Collapse stutters such as 'the the', 'we we we' or "there's there's" into one word."""
+    return re.sub(r"\b(\w+(?:['’]\w+)?)(?:[\s,]+\1\b)+", r"\1", text, flags=re.I)
 
 
 # "And ...", "But ...", "Or ...", "Because ..." carry on what was said before, even at a new cue or turn:

@@ -20,6 +20,7 @@ def test_fillers_are_removed_but_meaningful_words_stay():
 
 def test_stutters_collapse_to_one_word():
     assert collapse_repeats("the the price of of oil") == "the price of oil"
+    assert collapse_repeats("I think there's there's a cost, it's it's real") == "I think there's a cost, it's real"
 
 
 def test_casing_and_end_punctuation_are_repaired():
