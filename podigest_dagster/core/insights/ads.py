@@ -342,7 +342,7 @@ def bridge_reads(spans: list[tuple[int, int]], texts: list[str]) -> list[tuple[i
 def _names_one_in_other(named: list[str], other: list[str]) -> bool:
     """Whether a sponsor name found in `named` is said in `other` ("sponsored by Unbound Merino" ... "thank
     you, Unbound Merino, for sponsoring"), compared without case or spaces."""
-    said = re.sub(r"[\s-]+", "", " ".join(other).lower())
+    said = _squashed(" ".join(other))
     return any(name in said for name in sponsor_names(named))
 
 
@@ -366,11 +366,29 @@ def _uncommon(name: str) -> bool:
     return rank is None or rank > NAME_RANK
 
 
-def follow_named_sponsor(spans: list[tuple[int, int]], texts: list[str]) -> list[tuple[int, int]]:
+def _squashed(text: str) -> str:
+    """A text as sponsor names are matched in it: lower case, without spaces or hyphens."""
+    return re.sub(r"[\s-]+", "", text.lower())
+
+
+def _merged(spans: list[tuple[int, int]], touching: bool = False) -> list[tuple[int, int]]:
+    """Sorted spans with the overlapping ones (and, with `touching`, the adjacent ones) joined."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and (start <= out[-1][1] if touching else start < out[-1][1]):
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def follow_named_sponsor(
+    spans: list[tuple[int, int]], texts: list[str], opens: np.ndarray | None = None
+) -> list[tuple[int, int]]:
     """Extend each read that has an opening edge over the sentences after it for as long as the sponsor it
     names is said again (within NAMED_GAP sentences of the last mention, NAMED_LIMIT past the opening),
     merging the reads it reaches."""
-    opens, _ = read_edges(texts)
+    opens = read_edges(texts)[0] if opens is None else opens
     out: list[tuple[int, int]] = []
     for start, end in spans:
         if out and start < out[-1][1]:
@@ -387,29 +405,25 @@ def follow_named_sponsor(spans: list[tuple[int, int]], texts: list[str]) -> list
             for i in range(end, min(len(texts), opening + NAMED_LIMIT + 1)):
                 if i - last > NAMED_GAP:
                     break
-                if any(name in re.sub(r"[\s-]+", "", texts[i].lower()) for name in names):
+                if any(name in _squashed(texts[i]) for name in names):
                     last = i
             end = max(end, last + 1)
         out.append((start, end))
-    merged: list[tuple[int, int]] = []
-    for start, end in out:
-        if merged and start < merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+    return _merged(out)
 
 
-def opening_to_address(texts: list[str]) -> list[tuple[int, int]]:
+def opening_to_address(
+    texts: list[str], edges: tuple[np.ndarray, np.ndarray] | None = None
+) -> list[tuple[int, int]]:
     """Reads the edges alone make certain, whatever the model says: an opening that names its sponsor ("I
     want to thank Intel for supporting the show") and, within NAMED_LIMIT sentences, the address that names
     it again ("head on over to Intel dot in slash vPro")."""
-    opens, closes = read_edges(texts)
+    opens, closes = read_edges(texts) if edges is None else edges
     spans = []
     for i in np.flatnonzero(opens):
         names = sponsor_names(texts[i : i + 1])
         for j in range(i + 1, min(len(texts), i + NAMED_LIMIT + 1)):
-            if closes[j] and any(n in re.sub(r"[\s-]+", "", texts[j].lower()) for n in names):
+            if closes[j] and any(n in _squashed(texts[j]) for n in names):
                 spans.append((int(i), j + 1))
                 break
     return spans
@@ -419,14 +433,9 @@ def read_spans(texts: list[str], p: np.ndarray, own: np.ndarray, rule: SpanRule 
     """One episode's sponsor reads as the pipeline finds them: the span rule with the read edges, reads
     naming the same sponsor bridged, an opening joined to the address that names its sponsor again, and a
     named read followed while its sponsor is named."""
-    spans = bridge_reads(ad_spans(p, rule, own, read_edges(texts)), texts)
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans + opening_to_address(texts)):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return follow_named_sponsor(merged, texts)
+    edges = read_edges(texts)
+    spans = bridge_reads(ad_spans(p, rule, own, edges), texts)
+    return follow_named_sponsor(_merged(spans + opening_to_address(texts, edges), touching=True), texts, edges[0])
 
 
 def ad_sentences(texts: list[str], vectors: np.ndarray) -> set[int]:
