@@ -157,6 +157,8 @@ def cluster(
             (root / "celery.yaml").write_text(yaml.safe_dump({"execution": {"config": celery_config()}}))
             with db.write_connection(env["PODIGEST_WAREHOUSE"]):
                 pass  # the catalog and the schema are made once, before any worker attaches
+            with dg.DagsterInstance.get():
+                pass  # so is the instance's schema: two workers creating it at once collide (CI, 'type exists')
             ensure_bundled_whisper_base(home / "models")
             made = Cluster(root, env, redis=redis)
             try:
