@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from podigest_dagster.core.insights.candidates import Candidate, EpisodeTranscript
-from podigest_dagster.core.insights.claims import QUALITY_FLOOR
+from podigest_dagster.core.insights.claims import (
+    MIN_SHARED_WEIGHT,
+    PARAPHRASE_COSINE,
+    QUALITY_FLOOR,
+    shared_content_weight,
+)
 from podigest_dagster.core.insights.clustering import (
     LEXICAL_WEIGHT,
     MERGE_SIMILARITY,
@@ -25,13 +30,15 @@ from podigest_dagster.core.insights.topics import clean_title, cluster_topic
 class RankingConfig:
     """The ranking rules' knobs, with the defaults the product ships.
 
-    `repeat_similarity`: a cluster whose members come this close (cosine) to an item sent in the lookback
-    window is not sent again; 0.5 rather than 0.8 because Whisper's slips pull paraphrases of one idea down
-    to 0.5-0.6. `diversity_similarity` / `hybrid_similarity`: two ideas never share a digest when their
+    `repeat_similarity`: when only the embeddings of what was sent are known, a cluster whose members come
+    this close (cosine) to an item sent in the lookback window is not sent again; 0.5 rather than 0.8
+    because Whisper's slips pull paraphrases of one idea down to 0.5-0.6. `diversity_similarity` / `hybrid_similarity`: two ideas never share a digest when their
     cosine, or cosine + `lexical_weight` x word overlap, passes the bar (dev days: duplicates >= 0.50,
     distinct ideas <= 0.43 on the hybrid). `repeat_hybrid`: when the texts sent before (and their clusters'
-    members) are known, a cluster is also a repeat when cosine + `repeat_lexical_weight` x shared key words
-    passes the bar the clustering uses to call two passages one idea: a garbled retelling keeps its words."""
+    members) are known, a cluster is a repeat only when cosine + `repeat_lexical_weight` x shared key words
+    passes the bar the clustering uses to call two passages one idea and the two state one claim (see
+    `retells_what_was_sent`): a garbled retelling keeps its words, another claim on the same topic does not
+    (dev days: retellings 0.82-0.84 sharing content 2.2-3.6, other items <= 0.47)."""
 
     top_n: int = 5
     min_insight: float = QUALITY_FLOOR
@@ -115,29 +122,49 @@ def past_similarity(cluster: Cluster, past_embeddings: np.ndarray) -> float:
     return float(np.max(cluster.embeddings @ np.asarray(past_embeddings, dtype=np.float32).T))
 
 
-def past_hybrid_similarity(
+def _past_hybrid_matrix(
     cluster: Cluster, past_embeddings: np.ndarray, past_texts: list[str], lexical_weight: float
-) -> float:
-    """Highest cosine + `lexical_weight` x shared key words between any member and any text sent before."""
+) -> np.ndarray | None:
+    """cosine + `lexical_weight` x shared key words, members x texts sent before (None when nothing was)."""
     if past_embeddings is None or len(past_embeddings) == 0 or len(past_texts) != len(past_embeddings):
-        return 0.0
+        return None
     cosine = cluster.embeddings @ np.asarray(past_embeddings, dtype=np.float32).T
     texts = [m.text for m in cluster.members]
     lexical = lexical_matrix(texts + list(past_texts))[: len(texts), len(texts) :]
-    return float(np.max(cosine + lexical_weight * lexical))
+    return cosine + lexical_weight * lexical
+
+
+def retells_what_was_sent(
+    cluster: Cluster, past_embeddings: np.ndarray, past_texts: list[str], config: RankingConfig
+) -> bool:
+    """A member and a text sent before that the clustering would call one idea (cosine + shared key words
+    past `repeat_hybrid`) and that state one claim: a near paraphrase (cosine >= PARAPHRASE_COSINE), or
+    sharing as much claim content as support asks (numbers, rare words, names; plain words count less).
+    Another claim on the same topic shares only topic words ('athletes who sleep more get injured less'
+    after 'a warm-up cuts athletes' injuries': cosine 0.61, shared content 1.4) and is news."""
+    hybrid = _past_hybrid_matrix(cluster, past_embeddings, past_texts, config.repeat_lexical_weight)
+    if hybrid is None:
+        return False
+    cosine = cluster.embeddings @ np.asarray(past_embeddings, dtype=np.float32).T
+    for member, past in zip(*np.nonzero(hybrid > config.repeat_hybrid), strict=True):
+        if cosine[member, past] >= PARAPHRASE_COSINE:
+            return True
+        if shared_content_weight(cluster.members[member].text, past_texts[past]) >= MIN_SHARED_WEIGHT:
+            return True
+    return False
 
 
 def is_repeat(
     cluster: Cluster, past_embeddings: np.ndarray, past_texts: list[str] | None, config: RankingConfig
 ) -> tuple[bool, float]:
-    """Whether a cluster retells something already sent, and its closest cosine to what was sent."""
+    """Whether a cluster retells something already sent, and its closest cosine to what was sent.
+
+    With the texts sent known, `retells_what_was_sent` decides; without them, cosine alone past
+    `repeat_similarity`."""
     seen = past_similarity(cluster, past_embeddings)
-    if seen > config.repeat_similarity:
-        return True, seen
     if past_texts is None:
-        return False, seen
-    hybrid = past_hybrid_similarity(cluster, past_embeddings, past_texts, config.repeat_lexical_weight)
-    return hybrid > config.repeat_hybrid, seen
+        return seen > config.repeat_similarity, seen
+    return retells_what_was_sent(cluster, past_embeddings, past_texts, config), seen
 
 
 def cluster_similarity(a: Cluster, b: Cluster) -> float:

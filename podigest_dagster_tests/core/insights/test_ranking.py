@@ -137,3 +137,25 @@ def test_a_garbled_retelling_of_an_idea_already_sent_is_caught_through_that_idea
     )
     assert [i.insight for i in result.top] == [fresh]
     assert result.excluded_by_reason["repeats_past_digest"] == 1
+
+
+def test_another_claim_on_the_topic_of_an_item_sent_is_news_and_the_same_claim_reworded_is_not(embedder):
+    sent = (
+        "Athletes who warm up with ten minutes of dynamic stretching before training get injured far less "
+        "often during the season."
+    )
+    other_claim = (
+        "Teenage athletes who sleep eight hours or more a night get injured far less often than those who "
+        "sleep six."
+    )
+    reworded = (
+        "A ten minute dynamic warm-up before training cuts athletes' injuries during the season by about a third."
+    )
+    past = embedder.embed([sent])
+    assert float((embedder.embed([other_claim]) @ past.T).max()) > RankingConfig().repeat_similarity  # same topic
+    config = RankingConfig(min_insight=0.0)
+    for text, repeated in ((other_claim, False), (reworded, True)):
+        today = [episode("s1", "Sport Science", text)]
+        result = run_day(today, past, {}, embedder, past_insight_texts=[sent], config=config)
+        assert result.excluded_by_reason["repeats_past_digest"] == int(repeated), text
+        assert [i.insight for i in result.top] == ([] if repeated else [text])
