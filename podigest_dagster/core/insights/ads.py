@@ -361,6 +361,35 @@ BREAK = re.compile(
 )
 
 
+# After a followed read's last mention of its sponsor, the host may still be on what the read introduced
+# ("At Cone Mills denim is why Nick is so important ... So thank you very much, Nick", Nick being the
+# sponsor's designer): sentences naming a thing first named inside the read (a capitalised word within a
+# sentence, never said in the episode before the read) continue it, each within OWN_NAME_GAP sentences of
+# the last; the show's own subjects were named before the read and never extend it.
+OWN_NAME_GAP = 2
+_CAPITALISED = re.compile(r"(?<=[\w,;:)] )([A-Z][a-z]+(?:[A-Z]\w*)?)\b")
+_NEVER_OWN = frozenset("I I'm I've I'll I'd Mr Mrs Ms Dr OK Okay".split())
+
+
+def read_own_names(texts: list[str], start: int, end: int) -> set[str]:
+    """Capitalised words said within a sentence of the read texts[start:end] and nowhere before it."""
+    before = set(re.findall(r"[\w']+", " ".join(texts[:start])))
+    inside = {m.group(1) for t in texts[start:end] for m in _CAPITALISED.finditer(t)}
+    return {n for n in inside if n not in before and n not in _NEVER_OWN and len(n) >= 3}
+
+
+def _follow_own_names(texts: list[str], start: int, end: int, limit: int) -> int:
+    """The end of a read extended over the sentences that name what it introduced (`read_own_names`)."""
+    names = read_own_names(texts, start, end)
+    last = end - 1
+    for i in range(end, min(len(texts), limit)):
+        if i - last > OWN_NAME_GAP:
+            break
+        if names & set(re.findall(r"[\w']+", texts[i])):
+            last = i
+    return last + 1
+
+
 def _uncommon(name: str) -> bool:
     rank = vocabulary_rank().get(name)
     return rank is None or rank > NAME_RANK
@@ -386,8 +415,8 @@ def follow_named_sponsor(
     spans: list[tuple[int, int]], texts: list[str], opens: np.ndarray | None = None
 ) -> list[tuple[int, int]]:
     """Extend each read that has an opening edge over the sentences after it for as long as the sponsor it
-    names is said again (within NAMED_GAP sentences of the last mention, NAMED_LIMIT past the opening),
-    merging the reads it reaches."""
+    names is said again (within NAMED_GAP sentences of the last mention, NAMED_LIMIT past the opening), then
+    as long as what the read introduced is named (`read_own_names`), merging the reads it reaches."""
     opens = read_edges(texts)[0] if opens is None else opens
     out: list[tuple[int, int]] = []
     for start, end in spans:
@@ -408,6 +437,7 @@ def follow_named_sponsor(
                 if any(name in _squashed(texts[i]) for name in names):
                     last = i
             end = max(end, last + 1)
+            end = _follow_own_names(texts, start, end, opening + NAMED_LIMIT + 1)
         out.append((start, end))
     return _merged(out)
 

@@ -245,6 +245,28 @@ def test_a_read_in_the_hosts_own_words_runs_on_while_the_sponsor_is_named_again(
     assert follow_named_sponsor([(1, 2)], common) == [(1, 2)]
 
 
+def test_a_followed_read_runs_on_over_what_it_introduced_and_stops_at_the_shows_own_subject():
+    from podigest_dagster.core.insights.ads import follow_named_sponsor
+
+    texts = [
+        "Today, the story of the brand that invented the polo shirt, and of its founder Pemberton.",  # 0
+        "This video is sponsored by Quillmartin.",  # 1: the opening
+        "Quillmartin said I could talk about anything, so I want to talk about Tobias.",  # 2: Tobias, new here
+        "Tobias designs their jackets from deadstock Harrowgate canvas.",  # 3
+        "Both pieces are lent to me by Quillmartin.",  # 4: the sponsor's last mention
+        "Harrowgate canvas is why Tobias is so important to me.",  # 5: what the read introduced
+        "You have to know people to find that cloth today.",  # 6
+        "So thank you very much, Tobias.",  # 7
+        "Anyway, Pemberton grew up in a small flat above a tailor's shop.",  # 8: the show's own subject
+        "And his first shop sold only ties.",  # 9
+        "Pemberton later said the ties paid for everything.",  # 10
+    ]
+    assert follow_named_sponsor([(1, 2)], texts) == [(1, 8)]
+    # what the show named before the read never extends it
+    shown = [texts[0].replace("Pemberton", "Pemberton, the designer Tobias and Harrowgate canvas")] + texts[1:]
+    assert follow_named_sponsor([(1, 2)], shown) == [(1, 5)]
+
+
 def test_a_sentence_that_seeded_a_read_stays_in_it_however_little_it_sounds_like_one_alone():
     # 'Tally is a smart valve for your radiators ...' (p 0.78 with its neighbours, own 0.29), 'It turns the
     # heating down ...', then the address: the read is all three, not the address alone
