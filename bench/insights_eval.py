@@ -5,7 +5,9 @@
 For each scenario in bench/synthetic_days.py (the held-out ones are listed there) the day before is run
 first, its top items become the "already sent" history, then the evaluated day is run. The top 5 is
 scored against the planted insights, next to a naive baseline on the same transcripts (split sentences,
-embed, take the 5 most central).
+embed, take the 5 most central). Support is scored too: a supporting show counts as right when its own
+passage matches the item's planted insight (precision), out of the other shows that insight was planted
+in (recall).
 
 Matching an item to the script: the item's embedding is compared with every scripted line and sentence
 (all-MiniLM-L6-v2); the best one counts if cosine >= MATCH_SIMILARITY and at least MIN_WORD_OVERLAP of
@@ -81,11 +83,17 @@ class Score:
     unmatched: int = 0
     expected: int = 0
     recalled: int = 0
+    support_claimed: int = 0
+    support_right: int = 0
+    support_possible: int = 0
     labels: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
 
     def add(self, other: Score) -> None:
-        for name in ("items", "hits", "filler", "duplicates", "leaks", "unmatched", "expected", "recalled"):
+        for name in (
+            "items", "hits", "filler", "duplicates", "leaks", "unmatched", "expected", "recalled",
+            "support_claimed", "support_right", "support_possible",
+        ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
@@ -95,6 +103,13 @@ class Score:
     @property
     def precision(self) -> float:
         return self.hits / self.items if self.items else 0.0
+
+    def support_figures(self) -> str:
+        """Support precision (supporting shows whose passage says the item's planted insight, of those
+        claimed) and recall (of the other shows the hit insights were planted in)."""
+        precision = f"{self.support_right / self.support_claimed:.2f}" if self.support_claimed else "-"
+        recall = f"{self.support_right / self.support_possible:.2f}" if self.support_possible else "-"
+        return f"{precision} ({self.support_right}/{self.support_claimed}), recall {recall} ({self.support_right}/{self.support_possible})"
 
 
 def cache_dir() -> Path:
@@ -253,7 +268,28 @@ def pipeline_top(
         past_texts.setdefault(transcript.feed_url, []).append(" ".join(s.text for s in transcript.segments))
     today = day_transcripts(scenario.day, scenario.shows, transcriber)
     result = run_day(today, past, past_texts, embedder, top_n=TOP_N, past_insight_texts=sent_texts)
-    return [item.insight for item in result.top], [item.insight for item in history.top]
+    by_id = {c.cluster_id: c for c in result.clusters}
+    backing = [[m.text for m in by_id[item.cluster_id].supporting_members()[1:]] for item in result.top]
+    return [item.insight for item in result.top], [item.insight for item in history.top], backing
+
+
+def score_support(score: Score, backing: list[list[str]], scenario: Scenario, embedder: Embedder) -> None:
+    """Support precision and recall of a ranked list already labelled by `score_items`: each supporting
+    show's passage (beside the representative's) is right when it matches the item's planted insight; the
+    possible supporting shows are the other shows each hit insight was planted in."""
+    refs = references([scenario.previous, scenario.day])
+    ref_vectors = embedder.embed([r.text for r in refs])
+    planted = {p.key: p for p in scenario.day.planted}
+    for label, passages in zip(score.labels, backing, strict=True):
+        key = label.split(":", 1)[1] if label.startswith("hit:") else None
+        if key in planted:
+            score.support_possible += len(planted[key].shows) - 1
+        score.support_claimed += len(passages)
+        if not passages or key is None:
+            continue
+        for passage, vector in zip(passages, embedder.embed(passages), strict=True):
+            ref = match(vector, passage, refs, ref_vectors)
+            score.support_right += int(ref is not None and ref.insight == key)
 
 
 def _row(split: str, name: str, method: str, s: Score) -> str:
@@ -271,10 +307,12 @@ def evaluate(split: str, verbose: bool) -> dict[str, dict[str, Score]]:
     rows = []
     for scenario in scenarios(split):
         today = day_transcripts(scenario.day, scenario.shows, transcriber)
-        texts, history = pipeline_top(scenario, transcriber, embedder)
+        texts, history, backing = pipeline_top(scenario, transcriber, embedder)
         baseline = naive_top(today, embedder)
         for method, items in (("pipeline", texts), ("naive", baseline)):
             score = score_items(items, scenario, embedder)
+            if method == "pipeline":
+                score_support(score, backing, scenario, embedder)
             totals.setdefault(scenario.split, {}).setdefault(method, Score()).add(score)
             rows.append(_row(scenario.split, scenario.name, method, score))
             if verbose:
@@ -295,6 +333,8 @@ def evaluate(split: str, verbose: bool) -> dict[str, dict[str, Score]]:
     for split_name, methods in totals.items():
         for method, score in methods.items():
             print(_row(split_name, "(all)", method, score))
+    for split_name, methods in totals.items():
+        print(f"support ({split_name}, pipeline): precision {methods['pipeline'].support_figures()}")
     print(
         f"\nmatch: cosine >= {MATCH_SIMILARITY} and word overlap >= {MIN_WORD_OVERLAP}; "
         f"targets: recall@5 >= 0.8, precision@5 = 1.0, zero filler, duplicates and leaks"

@@ -5,6 +5,7 @@ checks the rule, not the embedding model."""
 from __future__ import annotations
 
 from podigest_dagster.core.insights.claims import (
+    CLOSE_COSINE,
     PARAPHRASE_COSINE,
     SAME_CLAIM_COSINE,
     same_claim,
@@ -57,3 +58,17 @@ def test_the_same_number_and_rare_words_about_the_same_thing_are_one_claim():
     names, claims = shared_claim_content(a, b)
     assert names == 2 and claims >= 2
     assert same_claim(a, b, SAME_CLAIM_COSINE + 0.1)
+
+
+def test_a_close_paraphrase_sharing_one_rare_word_and_its_plain_words_is_one_claim():
+    # how Whisper leaves two shows' telling of one finding: one rare word kept, the rest in plain words
+    a = "A good night's sleep after studying helps you remember more than an extra late hour of cramming."
+    b = "Students who study and then get a full night of sleep remember far more than those who stay up cramming."
+    names, claims = shared_claim_content(a, b)
+    assert names == 0 and claims == 1
+    assert same_claim(a, b, CLOSE_COSINE)
+    assert not same_claim(a, b, CLOSE_COSINE - 0.01)
+    # one rare word and little else in common is not enough, however close the two sound
+    c = "Cramming the night before barely works for anybody."
+    assert shared_claim_content(a, c)[1] == 1
+    assert not same_claim(a, c, PARAPHRASE_COSINE - 0.01)
