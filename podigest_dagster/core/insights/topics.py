@@ -13,6 +13,7 @@ import numpy as np
 
 from podigest_dagster.core.insights.candidates import GENERIC_WORDS
 from podigest_dagster.core.insights.claims import is_rare
+from podigest_dagster.core.insights.embedding import vocabulary_rank
 from podigest_dagster.core.insights.scoring import STOPWORDS
 
 MAX_TOPIC_CHARS = 70
@@ -60,11 +61,17 @@ def _is_contraction(word: str) -> bool:
 _CONTRACTION_HEADS = frozenset("i it that there here what who let don won can isn aren doesn didn wasn weren".split())
 
 
+# 'Windows-specific', 'AI-powered': a name with a lower-case modifier hyphened on names what is before it.
+_NAME_MODIFIED = re.compile(r"^([A-Z][\w.&+]*)-[a-z]+$")
+
+
 def entity_phrases(text: str) -> list[str]:
     """Runs of capitalised words (joined by 'of', 'the', '&' ...) that are names, not sentence openers:
-    a lone capitalised word at the start of a sentence or chunk is skipped unless it is an acronym."""
+    a lone capitalised word at the start of a sentence or chunk is skipped unless it is an acronym, and a
+    lone letter ('increase revenue by X, or retention by Y') is a placeholder, never a name."""
     found = []
     for chunk in _chunks(text):
+        chunk = [_NAME_MODIFIED.sub(r"\1", w) for w in chunk]
         run: list[str] = []
         run_start = 0
         for position, word in enumerate([*chunk, ""]):
@@ -84,7 +91,7 @@ def entity_phrases(text: str) -> list[str]:
                 words = run[1:] if opener and run[0].lower() in _WEAK else run
                 if len(words) > 1:  # "Tim Ferriss's" names Tim Ferriss
                     words = [*words[:-1], _POSSESSIVE.sub("", words[-1])]
-                if words and not all(w.lower() in _WEAK for w in words):
+                if words and not all(w.lower() in _WEAK for w in words) and not (len(words) == 1 and len(words[0]) == 1):
                     found.append(" ".join(words))
             run = []
     return found
@@ -107,9 +114,12 @@ def key_phrases(text: str) -> list[str]:
 
 
 def _keeps_case(word: str) -> bool:
-    """An acronym or a name spelled with inner capitals ('NASA', 'OpenAI', 'iPhone', 'PRDs'): shown as said,
-    even at the start of a chunk."""
-    return word.isupper() or any(ch.isupper() for ch in word[1:])
+    """An acronym, a name spelled with inner capitals ('NASA', 'OpenAI', 'iPhone', 'PRDs') or a capitalised
+    word the vocabulary does not hold whole ('Qwen', 'Huberman'): shown as said, even at the start of a
+    chunk."""
+    return word.isupper() or any(ch.isupper() for ch in word[1:]) or (
+        word[:1].isupper() and word[1:].isalpha() and word.lower() not in vocabulary_rank()
+    )
 
 
 def _specificity(phrase: str) -> float:
@@ -142,6 +152,7 @@ _VERBS = {
     "did", "has", "had", "have", "can", "could", "will", "would", "should", "might", "must", "may",
     "read", "reads", "open", "opens", "opened", "beat", "beats", "learn", "learns", "learned", "pull",
     "pulls", "push", "pushes", "drive", "drives", "write", "reach", "reaches", "attain", "attains",
+    "remember", "remembers", "forget", "forgets", "eliminate", "eliminates",
 }
 
 

@@ -18,7 +18,7 @@ from podigest_dagster.core.insights.embedding import Embedder
 from podigest_dagster.core.insights.pipeline import run_day
 from podigest_dagster.core.insights.ranking import choose_top, cluster_sources
 from podigest_dagster.core.insights.rewrite import InsightRewriter, LLMSettings, build_messages
-from podigest_dagster.core.insights.topics import clean_title, cluster_topic
+from podigest_dagster.core.insights.topics import clean_title, cluster_topic, entity_phrases, key_phrases
 from podigest_dagster.core.transcribe.publisher import parse_transcript
 from podigest_dagster_tests.support.insight_day import INSIGHTS, episode
 
@@ -261,6 +261,22 @@ def test_a_topic_is_a_name_or_a_noun_phrase_never_a_piece_of_a_clause(embedder):
             assert topic and not any(piece in topic for piece in never), (topic, text)
     assert cluster_topic([cases[3][0]], [], embedder.embed).startswith("OpenAI and Anthropic")
     assert cluster_topic([cases[2][0]], [], embedder.embed).startswith("Tim Ferriss")
+
+
+def test_a_placeholder_letter_is_no_name_and_a_hyphened_modifier_leaves_the_name_it_qualifies(embedder):
+    goals = ("A company will say we need to increase our revenue by X, or our retention by Y, and the product "
+             "team then chases the goals without any structure of what success looks like.")
+    assert entity_phrases(goals) == []
+    assert not cluster_topic([goals], [], embedder.embed).startswith(("X", "Y"))
+    windows = "Unless you have a Windows-specific need, like one app or one game, most people want the premium Mac."
+    assert "Windows" in entity_phrases(windows) and "Windows-specific" not in entity_phrases(windows)
+    # a name the vocabulary does not hold keeps its capital where a clause starts: 'Qwen', not 'qwen'
+    qwen = "On the other end, Qwen reads forums all day and flags the posts worth a look for our research team."
+    assert "Qwen" in key_phrases(qwen) and "qwen" not in key_phrases(qwen)
+    for embed in (embedder.embed, None):
+        topic = cluster_topic(["Just to help you remember berberine, it comes from tree bark, and it seems to "
+                               "eliminate canker sores quickly."], [], embed)
+        assert not topic.lower().startswith(("remember", "eliminate")), topic
 
 
 def test_a_transcript_without_timestamps_is_cited_without_a_time(embedder):
