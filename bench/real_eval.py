@@ -37,8 +37,10 @@ bench/support_pairs.json, and prints precision and recall by split (dev / held o
 day) and by kind. This is the one place the harness imports podigest (the installed one, i.e. the working
 tree, whatever --commit says): each passage is rebuilt from the corpus transcript by the product's own
 parser and sentence builder (the sentences inside the labelled span, cleaned as candidates are); pairs
-whose span cannot be rebuilt (untimed transcripts) are counted apart. The quality floor, the other half
-of support, is not applied here.
+whose span cannot be rebuilt (untimed transcripts) are counted apart. The rows "as applied" add the other
+half of support, the quality floor, and the sponsor-read removal before it: a show backs an item only when
+both passages also score at or above the floor (the shipped insight scorer on the rebuilt passage) and
+neither lies in a sponsor read the product detects in its episode, as in the pipeline.
 """
 
 from __future__ import annotations
@@ -815,27 +817,58 @@ SPAN_TOLERANCE_S = 0.6
 def rebuild_passages(corpus: Path, index: dict, refs: Iterable[dict]) -> dict[tuple[str, float, float], str | None]:
     """(episode_id, start_s, end_s) -> the passage text the product builds from those sentences of the corpus
     transcript (cleaned as candidates are), or None when no sentence lies inside the span."""
-    from podigest_dagster.core.insights.candidates import build_sentences
     from podigest_dagster.core.insights.text import clean_passage
-    from podigest_dagster.core.transcribe.publisher import parse_transcript
 
+    out: dict[tuple[str, float, float], str | None] = {}
+    for eid, spans in _spans_by_episode(refs).items():
+        sentences = _episode_sentences(corpus, index, eid)
+        for start, end in spans:
+            inside = [sentences[i].text for i in _inside(sentences, start, end)]
+            out[(eid, start, end)] = clean_passage(inside) if inside else None
+    return out
+
+
+def passages_in_reads(corpus: Path, index: dict, refs: Iterable[dict]) -> set[tuple[str, float, float]]:
+    """The spans with a sentence inside a sponsor read the product detects in its episode (`ads.ad_sentences`
+    on the whole rebuilt episode): the pipeline removes those before any passage is compared."""
+    from podigest_dagster.core.insights.ads import ad_sentences
+    from podigest_dagster.core.insights.embedding import Embedder as ProductEmbedder
+
+    embed = ProductEmbedder().embed
+    found = set()
+    for eid, spans in _spans_by_episode(refs).items():
+        sentences = _episode_sentences(corpus, index, eid)
+        if not sentences:
+            continue
+        texts = [x.text for x in sentences]
+        reads = ad_sentences(texts, embed(texts))
+        found |= {(eid, start, end) for start, end in spans if reads & set(_inside(sentences, start, end))}
+    return found
+
+
+def _spans_by_episode(refs: Iterable[dict]) -> dict[str, set[tuple[float, float]]]:
     wanted: dict[str, set[tuple[float, float]]] = {}
     for ref in refs:
         wanted.setdefault(ref["episode_id"], set()).add(_span(ref))
-    out: dict[tuple[str, float, float], str | None] = {}
-    for eid, spans in wanted.items():
-        ep = index.get(eid)
-        sentences = []
-        if ep is not None and ep.timestamps:
-            body = (corpus / ep.file).read_bytes()
-            sentences = build_sentences(parse_transcript(body, ep.mime, ep.file))
-        for start, end in spans:
-            inside = [
-                x.text for x in sentences
-                if x.start_s >= start - SPAN_TOLERANCE_S and x.end_s <= end + SPAN_TOLERANCE_S and end > 0
-            ]
-            out[(eid, start, end)] = clean_passage(inside) if inside else None
-    return out
+    return wanted
+
+
+def _episode_sentences(corpus: Path, index: dict, eid: str) -> list:
+    """The episode's sentences as the product builds them from its corpus transcript (none when untimed)."""
+    from podigest_dagster.core.insights.candidates import build_sentences
+    from podigest_dagster.core.transcribe.publisher import parse_transcript
+
+    ep = index.get(eid)
+    if ep is None or not ep.timestamps:
+        return []
+    return build_sentences(parse_transcript((corpus / ep.file).read_bytes(), ep.mime, ep.file))
+
+
+def _inside(sentences: list, start: float, end: float) -> list[int]:
+    return [
+        i for i, x in enumerate(sentences)
+        if x.start_s >= start - SPAN_TOLERANCE_S and x.end_s <= end + SPAN_TOLERANCE_S and end > 0
+    ]
 
 
 def _precision_recall(rows: list[tuple[bool, bool]]) -> dict[str, object]:
@@ -853,9 +886,10 @@ def score_same_claim_rule(pair_labels: list[dict], corpus: Path, index: dict, ma
     """Precision and recall of `claims.same_claim` on the hand-labelled pairs, by split and by kind."""
     import numpy as np
 
-    from podigest_dagster.core.insights.claims import same_claim
+    from podigest_dagster.core.insights.claims import QUALITY_FLOOR, same_claim
     from podigest_dagster.core.insights.clustering import embed_passages
     from podigest_dagster.core.insights.embedding import Embedder as ProductEmbedder
+    from podigest_dagster.core.insights.scoring import insight_scores, passage_vector
 
     refs = [ref for label in pair_labels for ref in (label["a"], label["b"])]
     texts = rebuild_passages(corpus, index, refs)
@@ -866,6 +900,8 @@ def score_same_claim_rule(pair_labels: list[dict], corpus: Path, index: dict, ma
     keys = sorted({k for lab in usable for k in ((lab["a"]["episode_id"], *_span(lab["a"])), (lab["b"]["episode_id"], *_span(lab["b"])))})
     vectors, sentence_vectors = embed_passages([texts[k] for k in keys], ProductEmbedder().embed)
     at = {k: i for i, k in enumerate(keys)}
+    in_reads = passages_in_reads(corpus, index, refs)
+    scores = [score for score, _ in insight_scores([texts[k] for k in keys], np.stack([passage_vector(v) for v in sentence_vectors]))] if keys else []
     groups: dict[str, list[tuple[bool, bool]]] = {}
     decisions = []
     for lab in usable:
@@ -876,9 +912,13 @@ def score_same_claim_rule(pair_labels: list[dict], corpus: Path, index: dict, ma
         day = manifest["days"].get(lab.get("day") or "", {})
         split = day.get("split", "unknown")
         shared = "shared-topic" if day.get("kind") == "shared_topic" else "composed"
+        applied = said and min(scores[i], scores[j]) >= QUALITY_FLOOR and not ({keys[i], keys[j]} & in_reads)
         for group in ("all", split, f"{shared} {split}", f"kind {lab.get('kind')}"):
             groups.setdefault(group, []).append((truth, said))
+        for group in ("all", split):
+            groups.setdefault(f"as applied: {group}", []).append((truth, applied))
         decisions.append({"day": lab.get("day"), "kind": lab.get("kind"), "same_claim": truth, "rule": said,
+                          "applied": applied, "scores": [round(scores[i], 3), round(scores[j], 3)],
                           "cosine": round(cosine, 3), "a": lab["a"], "b": lab["b"]})
     return {
         "labelled": len(pair_labels),
