@@ -107,6 +107,8 @@ def key_phrases(text: str) -> list[str]:
                 gram = [w.lower() for w in chunk[i : i + size]]
                 if gram[0] in _WEAK or gram[-1] in _WEAK or len(gram[-1]) < 3:
                     continue
+                if any(_is_contraction(w) for w in gram):  # "there's architectural decisions" is a clause
+                    continue
                 if any(w in _WEAK and w not in _JOINERS for w in gram[1:-1]):
                     continue
                 found.append(" ".join(shown[i : i + size]))
@@ -152,7 +154,7 @@ _VERBS = {
     "did", "has", "had", "have", "can", "could", "will", "would", "should", "might", "must", "may",
     "read", "reads", "open", "opens", "opened", "beat", "beats", "learn", "learns", "learned", "pull",
     "pulls", "push", "pushes", "drive", "drives", "write", "reach", "reaches", "attain", "attains",
-    "remember", "remembers", "forget", "forgets", "eliminate", "eliminates",
+    "remember", "remembers", "forget", "forgets", "eliminate", "eliminates", "pick", "picks", "choose", "chooses",
 }
 
 
