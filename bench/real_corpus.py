@@ -83,8 +83,7 @@ EXTRA_SCIENCE_EVERY = 3
 EXTRA_SCIENCE_SHOWS = ("huberman-lab",)
 
 SHARED_TOPIC_SLOT = "shared_topic"
-# (day, split, subject, episode ids: one per show). Dev days may reuse dev-day episodes; held-out days use
-# none of the training split and none of a dev day.
+# (day, split, subject, episode ids: one per show): the shared-topic days of the first round, all dev now.
 SHARED_TOPIC_DAYS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("2026-09-19", "dev", "coding agents and vibe coding", (
         "how-i-ai-22b6225598", "ai-engineer-d9600735fc", "naval-609327b939", "aboard-podcast-3b5bb0a1c2",
@@ -94,11 +93,11 @@ SHARED_TOPIC_DAYS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "how-i-ai-fb50828b46", "ai-engineer-b9fd6608b6", "aboard-podcast-bfa8524bd3", "naval-243c961424",
         "lennys-podcast-076e3f10b8",
     )),
-    ("2026-09-21", "heldout", "AI compute: local models, GPU clouds, NVIDIA, benchmarks, data-center power", (
+    ("2026-09-21", "dev", "AI compute: local models, GPU clouds, NVIDIA, benchmarks, data-center power", (
         "how-i-ai-4f0ff0b6af", "ai-engineer-689dc72dd8", "oxide-and-friends-55333b5414", "relentless-548f423159",
         "practical-ai-ed23c2d110",
     )),
-    ("2026-09-22", "heldout", "building with AI: harnesses, design craft, long context, iteration", (
+    ("2026-09-22", "dev", "building with AI: harnesses, design craft, long context, iteration", (
         "how-i-ai-ac5ec878e3", "aboard-podcast-172aa4e8e0", "ai-engineer-9d8350a929", "naval-4c5e8a1018",
         "lennys-podcast-3e43595d4b",
     )),
@@ -111,6 +110,65 @@ SHARED_TOPIC_DAYS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
         "ai-engineer-552fa074ac", "naval-609327b939", "how-i-ai-65042a8d61", "lennys-podcast-6bc9bc8fd2",
     )),
 )
+# The first round's held-out days (the last third of the composed days, and 2026-09-21/22) were read while
+# fixing the product; they are dev days now.
+FORMERLY_HELDOUT = frozenset(
+    {"2026-09-15", "2026-09-16", "2026-09-17", "2026-09-18", "2026-09-21", "2026-09-22"}
+)
+
+ORDINARY_SLOT = "day"
+# The held-out days of the reader-value round: (day, kind, subject, episode ids in publication order). Every
+# episode is one that no earlier day used (so none of them was read in a digest) except the two Harmontown
+# episodes, whose show has none left (their earlier days served no item of theirs); none is in a training
+# split (training/manifest.json lists them as held out). Composed from titles, the publishers' show notes and
+# the named entities that transcripts of different shows share (counted by spaCy over the whole corpus, not
+# read). Three are shared-topic days: shows on one subject, so that one story can be covered by several.
+# A show may publish two episodes on one day. Nobody reads them before the measurement that reports them.
+HELDOUT_DAYS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("2026-10-05", SHARED_TOPIC_SLOT, "Elon Musk: how he competes, his companies and his Twitter", (
+        "relentless-02de0577ea", "oxide-and-friends-cafc350adf", "naval-b7d858926e", "relentless-f7111078e0",
+        "naval-0451d7a1b0", "mkbhd-9cb5092f7d", "seen-and-the-unseen-3f66acc7fa",
+    )),
+    ("2026-10-06", ORDINARY_SLOT, "", (
+        "oxide-and-friends-3692ad5782", "aboard-podcast-efadc94aec", "lennys-podcast-ada5e544c6",
+        "mkbhd-728e9a01c0", "practical-ai-f7e78ba342", "naval-d285ac8810", "harmontown-eef1cbbcf7",
+    )),
+    ("2026-10-07", SHARED_TOPIC_SLOT, "AGI, the labs building it and where AI is heading", (
+        "naval-fd24bf32c9", "practical-ai-be06208625", "aboard-podcast-fda6bf05ad", "aboard-podcast-4264dec8ef",
+        "naval-6f952c14ea", "mkbhd-0a53407992", "lennys-podcast-2c85c0a684",
+    )),
+    ("2026-10-08", SHARED_TOPIC_SLOT, "drones and building hardware in America", (
+        "relentless-575995a0f4", "mkbhd-cda02c8618", "relentless-7a219b88ac", "the-iron-snail-f57083bb87",
+        "lennys-podcast-c71d357922", "seen-and-the-unseen-ad7255177f",
+    )),
+    ("2026-10-09", ORDINARY_SLOT, "", (
+        "lennys-podcast-39ac8c58fd", "aboard-podcast-5ecab3ddb0", "relentless-7198bee818",
+        "practical-ai-962dd9965d", "mkbhd-2732b97312", "the-iron-snail-ff25b6d1e4",
+    )),
+    ("2026-10-10", ORDINARY_SLOT, "", (
+        "lennys-podcast-ef505806d9", "aboard-podcast-25ec687312", "oxide-and-friends-d7ed3c99e9",
+        "relentless-dd042bd7ab", "mkbhd-931c8e690b", "naval-bf44213711", "harmontown-cdfb8eff33",
+    )),
+    ("2026-10-11", ORDINARY_SLOT, "", (
+        "lennys-podcast-f3965e8a42", "aboard-podcast-510b551941", "practical-ai-bff3f6a091",
+        "relentless-6a9cbf22ae", "mkbhd-7c4b657b47", "naval-83e5d24498", "the-iron-snail-53538a7a8b",
+        "seen-and-the-unseen-a67920ecc3",
+    )),
+    ("2026-10-12", ORDINARY_SLOT, "", (
+        "lennys-podcast-519c645c81", "aboard-podcast-d1e85e26c6", "oxide-and-friends-c95b700ea4",
+        "relentless-71b5d5d6b6", "practical-ai-d5cba5137f", "mkbhd-e68fe04595", "the-iron-snail-2c3a18077f",
+    )),
+)
+
+
+# Episodes of earlier days that a held-out day may take (the comedy show has no unused episode left).
+REUSED_ON_HELDOUT = frozenset({"harmontown-eef1cbbcf7", "harmontown-cdfb8eff33"})
+
+
+def heldout_episode_ids() -> frozenset[str]:
+    """Every episode of a held-out day: never in a training split, never read before the measurement."""
+    return frozenset(eid for _, _, _, ids in HELDOUT_DAYS for eid in ids)
+
 
 _WORD = re.compile(r"[a-z]{4,}")
 _TIMING = re.compile(r"-->")
@@ -271,35 +329,58 @@ def _published(when: date, i: int) -> str:
     return published.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _listed_day(index: dict[str, Episode], day: str, split: str, kind: str, subject: str, ids: tuple[str, ...],
+                one_per_show: bool) -> dict:
+    """The manifest entry of a hand-listed day (ids checked against index.json)."""
+    missing = [eid for eid in ids if eid not in index]
+    if missing:
+        raise SystemExit(f"day {day}: not in index.json: {', '.join(missing)}")
+    if one_per_show and len({index[eid].show_slug for eid in ids}) != len(ids):
+        raise SystemExit(f"shared-topic day {day}: two episodes of one show")
+    if len(set(ids)) != len(ids):
+        raise SystemExit(f"day {day}: an episode listed twice")
+    when = date.fromisoformat(day)
+    episodes = [
+        {"episode_id": eid, "show": index[eid].show, "show_slug": index[eid].show_slug,
+         "slot": kind, "title": index[eid].title, "published_at": _published(when, i)}
+        for i, eid in enumerate(ids)
+    ]
+    entry = {"split": split, "kind": kind, "episode_ids": list(ids), "episodes": episodes}
+    if subject:
+        entry["subject"] = subject
+    if day in FORMERLY_HELDOUT:
+        entry["formerly_heldout"] = True
+    return entry
+
+
 def shared_topic_days(index: dict[str, Episode]) -> dict[str, dict]:
-    """The manifest entries of SHARED_TOPIC_DAYS (one show per episode, ids checked against index.json)."""
+    """The manifest entries of SHARED_TOPIC_DAYS (one show per episode)."""
+    return {
+        day: _listed_day(index, day, split, SHARED_TOPIC_SLOT, subject, ids, one_per_show=True)
+        for day, split, subject, ids in SHARED_TOPIC_DAYS
+    }
+
+
+def heldout_days(index: dict[str, Episode], used: set[str]) -> dict[str, dict]:
+    """The manifest entries of HELDOUT_DAYS; no episode of them may be on another day."""
     days = {}
-    for day, split, subject, ids in SHARED_TOPIC_DAYS:
-        missing = [eid for eid in ids if eid not in index]
-        if missing:
-            raise SystemExit(f"shared-topic day {day}: not in index.json: {', '.join(missing)}")
-        if len({index[eid].show_slug for eid in ids}) != len(ids):
-            raise SystemExit(f"shared-topic day {day}: two episodes of one show")
-        when = date.fromisoformat(day)
-        episodes = [
-            {"episode_id": eid, "show": index[eid].show, "show_slug": index[eid].show_slug,
-             "slot": SHARED_TOPIC_SLOT, "title": index[eid].title, "published_at": _published(when, i)}
-            for i, eid in enumerate(ids)
-        ]
-        days[day] = {"split": split, "kind": SHARED_TOPIC_SLOT, "subject": subject,
-                     "episode_ids": list(ids), "episodes": episodes}
+    for day, kind, subject, ids in HELDOUT_DAYS:
+        reused = [eid for eid in ids if eid in used and eid not in REUSED_ON_HELDOUT]
+        if reused:
+            raise SystemExit(f"held-out day {day}: on another day already: {', '.join(reused)}")
+        used.update(ids)
+        days[day] = _listed_day(index, day, "heldout", kind, subject, ids, one_per_show=False)
     return days
 
 
 def build_manifest(corpus: Path, num_days: int = NUM_DAYS) -> dict:
     """The manifest of composed days (references only: ids, shows, titles, synthetic times, split), then the
-    shared-topic days."""
+    shared-topic days, then the held-out days."""
     index = load_index(corpus)
     slots_shows = {s for _, shows in SLOTS for s in shows} | set(COMEDY_FALLBACK) | set(EXTRA_SCIENCE_SHOWS)
     docs = {eid: transcript_words(corpus, ep) for eid, ep in index.items() if ep.show_slug in slots_shows}
     vectors = tfidf_vectors(docs)
     composed = compose_days({k: v for k, v in index.items() if k in docs}, vectors, num_days)
-    heldout_from = num_days - round(num_days * HELDOUT_SHARE)
     days = {}
     for day in composed:
         when = FIRST_DAY + timedelta(days=day["number"])
@@ -316,18 +397,23 @@ def build_manifest(corpus: Path, num_days: int = NUM_DAYS) -> dict:
                 }
             )
         days[when.isoformat()] = {
-            "split": "heldout" if day["number"] >= heldout_from else "dev",
+            "split": "dev",
             "episode_ids": [e["episode_id"] for e in episodes],
             "episodes": episodes,
         }
+        if when.isoformat() in FORMERLY_HELDOUT:
+            days[when.isoformat()]["formerly_heldout"] = True
     days.update(shared_topic_days(index))
+    used = {eid for entry in days.values() for eid in entry["episode_ids"]}
+    days.update(heldout_days(index, used))
     return {
         "about": "Evaluation days composed from the real-podcast corpus: references only, no transcript text. "
-        "Rebuild with: python3 bench/real_corpus.py build. Held-out days: never tune on them. "
-        "The days with kind shared_topic (2026-09-19 to 2026-09-24) put episodes of different shows about "
-        "one subject together, so that real cross-show support can occur and support precision and recall "
-        "can be measured; their held-out days (2026-09-21, 2026-09-22) use no episode of the models' "
-        "training split or of a dev day.",
+        "Rebuild with: python3 bench/real_corpus.py build. Dev days (2026-09-07 to 2026-09-24) are read "
+        "while fixing; the days marked formerly_heldout were the first round's held-out days. The held-out "
+        "days (2026-10-05 to 2026-10-12, bench/real_corpus.py HELDOUT_DAYS) use episodes no earlier day "
+        "used and no model trains on; nobody reads them before the measurement that reports them. Days "
+        "with kind shared_topic put episodes of different shows about one subject together, so that one "
+        "story can be covered by several shows.",
         "corpus_index_sha256_16": index_fingerprint(corpus),
         "num_days": num_days,
         "heldout_days": [d for d, v in days.items() if v["split"] == "heldout"],
@@ -369,8 +455,15 @@ def silent_wav(episode_id: str) -> bytes:
     return header + fmt + b"data" + struct.pack("<I", len(data)) + data
 
 
-def feed_xml(show: str, items: list[dict], base: str) -> bytes:
-    """An RSS 2.0 feed with iTunes and Podcasting 2.0 namespaces for one show's items of a day."""
+def load_show_notes(corpus: Path) -> dict[str, str]:
+    """episode_id -> the publisher's own episode description (show_notes.json), where the corpus has one."""
+    path = corpus / "show_notes.json"
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("notes") or {}) if path.is_file() else {}
+
+
+def feed_xml(show: str, items: list[dict], base: str, notes: dict[str, str] | None = None) -> bytes:
+    """An RSS 2.0 feed with iTunes and Podcasting 2.0 namespaces for one show's items of a day; an item's
+    `<description>` is its show notes, as publishers write them."""
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" '
@@ -385,13 +478,15 @@ def feed_xml(show: str, items: list[dict], base: str) -> bytes:
         audio_url = f"{base}/audio/{quote(ep.episode_id)}.wav"
         transcript_url = f"{base}/transcripts/{quote(ep.file)}"
         duration = f"<itunes:duration>{int(ep.duration_s)}</itunes:duration>\n" if ep.duration_s else ""
+        note = (notes or {}).get(ep.episode_id)
+        description = f"<description>{escape(note)}</description>\n" if note else ""
         parts.append(
             "<item>\n"
             f"<title>{escape(ep.title)}</title>\n"
             f'<guid isPermaLink="false">{escape(ep.episode_id)}</guid>\n'
             f"<pubDate>{format_datetime(published)}</pubDate>\n"
             f'<enclosure url={quoteattr(audio_url)} length="{len(silent_wav(ep.episode_id))}" type="audio/wav"/>\n'
-            f"{duration}"
+            f"{duration}{description}"
             f"<podcast:transcript url={quoteattr(transcript_url)} type={quoteattr(ep.mime)}/>\n"
             "</item>\n"
         )
@@ -408,6 +503,7 @@ class CorpusServer:
         self.corpus = corpus
         self.manifest = manifest
         self.index = load_index(corpus)
+        self.notes = load_show_notes(corpus)
         self._files = {ep.file: ep for ep in self.index.values()}
         self._httpd = ThreadingHTTPServer((host, port), self._handler())
         self._httpd.daemon_threads = True
@@ -454,7 +550,9 @@ class CorpusServer:
             slug = name.removesuffix(".xml")
             items = self.day_items(day).get(slug) if day in self.manifest["days"] else None
             if items:
-                return 200, "application/rss+xml; charset=utf-8", feed_xml(items[0]["episode"].show, items, self.base_url)
+                return 200, "application/rss+xml; charset=utf-8", feed_xml(
+                    items[0]["episode"].show, items, self.base_url, self.notes
+                )
         elif len(parts) == 2 and parts[0] == "transcripts" and parts[1] in self._files:
             ep = self._files[parts[1]]
             mime = ep.mime + ("; charset=utf-8" if ep.mime.startswith("text/") else "")
