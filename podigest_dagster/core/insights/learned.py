@@ -30,6 +30,8 @@ class LinearModel:
     coef: np.ndarray
     intercept: float
     meta: dict = field(default_factory=dict)
+    link: str = "logistic"
+    """"logistic" (a probability) or "identity" (a regression: `predict` is the value itself)."""
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         """The log-odds of each row of x (n, len(feature_names))."""
@@ -41,6 +43,10 @@ class LinearModel:
     def probability(self, x: np.ndarray) -> np.ndarray:
         """p(y=1) of each row of x."""
         return sigmoid(self.logit(x))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The model's output for each row of x: a probability, or the regressed value."""
+        return self.logit(x) if self.link == "identity" else self.probability(x)
 
     def to_json(self) -> dict:
         """The model as plain JSON (floats rounded to DECIMALS places, so the file stays small and stable)."""
@@ -56,6 +62,7 @@ class LinearModel:
             "scale": rounded(self.scale),
             "coef": rounded(self.coef),
             "intercept": round(float(self.intercept), DECIMALS),
+            "link": self.link,
             "meta": self.meta,
         }
 
@@ -67,7 +74,10 @@ class LinearModel:
         arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
         if any(a.shape != (len(names),) for a in arrays):
             raise ValueError(f"model {data.get('name')!r}: arrays do not match its {len(names)} features")
-        return cls(data["name"], names, *arrays, float(data["intercept"]), dict(data.get("meta") or {}))
+        link = data.get("link", "logistic")
+        if link not in ("logistic", "identity"):
+            raise ValueError(f"model {data.get('name')!r}: unknown link {link!r}")
+        return cls(data["name"], names, *arrays, float(data["intercept"]), dict(data.get("meta") or {}), link)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -158,6 +168,32 @@ def save_model(model: LinearModel, path: Path | None = None) -> Path:
     return path
 
 
+def fit_ridge(x: np.ndarray, y: np.ndarray, penalty: float | np.ndarray, sample_weight: np.ndarray | None = None
+              ) -> tuple[np.ndarray, float]:
+    """Weighted least squares + penalty * |coef|^2 on standardised x (the intercept not penalised), in
+    closed form: deterministic."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n, d = x.shape
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    w = w / w.mean()
+    centre_x = (w[:, None] * x).sum(axis=0) / w.sum()
+    centre_y = float((w * y).sum() / w.sum())
+    xc, yc = x - centre_x, y - centre_y
+    lam = np.broadcast_to(np.asarray(penalty, dtype=np.float64), (d,))
+    coef = np.linalg.solve((xc * w[:, None]).T @ xc + np.diag(lam), (xc * w[:, None]).T @ yc)
+    return coef, centre_y - float(centre_x @ coef)
+
+
+def train_regression(name: str, feature_names: tuple[str, ...], x: np.ndarray, y: np.ndarray,
+                     penalty: float | np.ndarray, sample_weight: np.ndarray | None = None,
+                     meta: dict | None = None) -> LinearModel:
+    """Standardise x, fit a ridge regression, and return it with its standardisation folded in."""
+    mean, scale = standardisation(np.asarray(x, dtype=np.float64))
+    coef, intercept = fit_ridge((x - mean) / scale, y, penalty, sample_weight)
+    return LinearModel(name, tuple(feature_names), mean, scale, coef, intercept, dict(meta or {}), "identity")
+
+
 @cache
 def load_model(name: str, feature_names: tuple[str, ...] | None = None) -> LinearModel:
     """The shipped model called `name` (models/<name>.json), read once per process; with `feature_names`,
@@ -165,4 +201,12 @@ def load_model(name: str, feature_names: tuple[str, ...] | None = None) -> Linea
     model = LinearModel.from_json(json.loads(model_path(name).read_text(encoding="utf-8")))
     if feature_names is not None and model.feature_names != feature_names:
         raise ValueError(f"models/{name}.json does not match the features the code computes: run `make train`")
+    return model
+
+
+def load_linear_regression(name: str, feature_names: tuple[str, ...]) -> LinearModel:
+    """The shipped regression called `name`, checked to take exactly `feature_names`."""
+    model = load_model(name, feature_names)
+    if model.link != "identity":
+        raise ValueError(f"models/{name}.json is not a regression model: run `make train`")
     return model

@@ -85,6 +85,10 @@ class TopItem:
     novelty: float = 1.0
     rewrite_status: str = "extractive"
     topic: str = ""
+    speaker: str = ""
+    """Who said it, as the transcript names them ("" when it does not, or names only a placeholder)."""
+    coverage: list[Source] = field(default_factory=list)
+    """The other shows' passages on the same story, one per show (empty when one show told it)."""
 
 
 def is_untimed(candidate: Candidate) -> bool:

@@ -14,7 +14,7 @@ import numpy as np
 from podigest_dagster.core.insights.candidates import Candidate, EpisodeTranscript
 from podigest_dagster.core.insights.clustering import Cluster
 from podigest_dagster.core.insights.embedding import DIMENSIONS
-from podigest_dagster.core.insights.ranking import TopItem
+from podigest_dagster.core.insights.ranking import Source, TopItem
 from podigest_dagster.core.transcribe.segments import Segment
 
 PAST_EPISODES_PER_SHOW = 5
@@ -101,12 +101,13 @@ def membership_rows(day: date, clusters: list[Cluster]) -> list[list[Any]]:
     ]
 
 
-def sources_json(item: TopItem) -> str:
-    """The item's sources as the JSON list stored in top_insights.sources."""
-    return json.dumps([asdict(s) for s in item.sources], ensure_ascii=False)
+def sources_json(sources: Sequence[Source]) -> str:
+    """Sources as the JSON list stored in top_insights.sources and .coverage."""
+    return json.dumps([asdict(s) for s in sources], ensure_ascii=False)
 
 
 def top_item_row(day: date, i: TopItem) -> list[Any]:
     """One top_insights row, its embedding as a plain float list."""
     return [day, i.rank, i.cluster_id, i.candidate_id, i.insight, i.extractive_text, i.support, i.score,
-            sources_json(i), i.rewrite_status, np.asarray(i.embedding, dtype=np.float32).tolist(), i.topic or None]
+            sources_json(i.sources), i.rewrite_status, np.asarray(i.embedding, dtype=np.float32).tolist(), i.topic or None,
+            i.speaker or None, sources_json(i.coverage)]

@@ -97,8 +97,8 @@ INSERT_MEMBERSHIP = (
 DELETE_DAY_TOP = "DELETE FROM top_insights WHERE partition_date = ?"
 INSERT_TOP_ITEM = (
     "INSERT INTO top_insights (partition_date, rank, cluster_id, candidate_id, insight, extractive_text, "  # noqa: S608
-    "support, score, sources, rewrite_status, embedding, topic) "
-    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::FLOAT[{DIMENSIONS}], ?)"
+    "support, score, sources, rewrite_status, embedding, topic, speaker, coverage) "
+    f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::FLOAT[{DIMENSIONS}], ?, ?, ?)"
 )
 
 

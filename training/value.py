@@ -1,0 +1,132 @@
+"""The value model's data and its measures: every graded passage (training/grading/) rebuilt from the corpus
+with its model inputs, split by episode into fit and validation, and the figures the issue asks for
+(Spearman with the graded value, NDCG@5 per episode) for any scorer.
+
+Validation episodes: a hash-ordered fifth of the graded episodes (never fitted on, never used to pick a
+setting that is then reported on them)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from podigest_dagster.core.insights import value as value_model
+from podigest_dagster.core.insights.scoring import insight_scores, passage_vector
+from podigest_dagster.core.text.sentences import split_sentences
+from training.corpus import VectorCache
+from training.graded import GRADES, PASSAGES, StaleReference, load_grades, load_passages, rebuild, show_notes
+
+VALIDATION_SHARE = 5  # one episode in five
+
+
+def is_validation(episode_id: str) -> bool:
+    return int(hashlib.sha256(f"value:{episode_id}".encode()).hexdigest()[:8], 16) % VALIDATION_SHARE == 0
+
+
+@dataclass
+class GradedSet:
+    """Graded passages with their inputs: x (value_inputs), the mean grades, and where each one is from."""
+
+    ids: list[str] = field(default_factory=list)
+    episode: list[str] = field(default_factory=list)
+    show: list[str] = field(default_factory=list)
+    stratum: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    x: list[np.ndarray] = field(default_factory=list)
+    grades: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    current: list[float] = field(default_factory=list)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {k: np.asarray(v, dtype=np.float64) for k, v in self.grades.items()}
+        out.update(x=np.vstack(self.x), current=np.asarray(self.current), episode=np.asarray(self.episode),
+                   show=np.asarray(self.show), stratum=np.asarray(self.stratum))
+        out["validation"] = np.array([is_validation(e) for e in self.episode])
+        return out
+
+
+def mean_grades(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Per passage id, each field's mean over its graders."""
+    by_id: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_id[r["id"]].append(r)
+    fields = ("clean", "standalone", "substance", "faithful", "value")
+    return {pid: {f: float(np.mean([g[f] for g in gs])) for f in fields} for pid, gs in by_id.items()}
+
+
+def episode_inputs(cache: VectorCache, episode) -> tuple[np.ndarray, value_model.EpisodeContext]:
+    texts = [s.text for s in episode.sentences]
+    vectors = cache.vectors(episode.episode_id, texts)
+    title = passage_vector(cache.vectors("titles", split_sentences(episode.title) or [episode.title]))
+    notes_text = show_notes().get(episode.episode_id)
+    notes = passage_vector(cache.vectors("notes", [notes_text[:1000]])) if notes_text else None
+    return vectors, value_model.episode_context(vectors, title, notes)
+
+
+def build_set(cache: VectorCache, refs: list[dict] | None = None, grades: dict | None = None) -> GradedSet:
+    refs = refs if refs is not None else load_passages(PASSAGES)
+    grades = grades if grades is not None else mean_grades(load_grades(GRADES))
+    data = GradedSet()
+    by_episode: dict[str, list[dict]] = defaultdict(list)
+    for ref in refs:
+        if ref["id"] in grades:
+            by_episode[ref["episode_id"]].append(ref)
+    stale = 0
+    for eid, chosen in sorted(by_episode.items()):
+        try:
+            windows = [rebuild(r) for r in chosen]
+        except StaleReference:
+            stale += len(chosen)
+            continue
+        episode = windows[0][0]
+        vectors, context = episode_inputs(cache, episode)
+        texts = [" ".join(s.text for s in w) for _, w in windows]
+        spans = [(r["first_sentence"], r["last_sentence"]) for r in chosen]
+        known = [bool(w[0].speaker) for _, w in windows]
+        x = value_model.value_inputs(texts, spans, vectors, context, known)
+        current = insight_scores(texts, np.stack([passage_vector(vectors[a : b + 1]) for a, b in spans]))
+        for ref, text, row, (score, _) in zip(chosen, texts, x, current, strict=True):
+            data.ids.append(ref["id"])
+            data.episode.append(eid)
+            data.show.append(ref["show"])
+            data.stratum.append(ref["stratum"])
+            data.texts.append(text)
+            data.x.append(row)
+            data.current.append(score)
+            for f, v in grades[ref["id"]].items():
+                data.grades[f].append(v)
+    if stale:
+        print(f"warning: {stale} graded passages could not be rebuilt (the pipeline cuts their episodes differently)")
+    return data
+
+
+# --- measures -------------------------------------------------------------------------------------
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def ndcg_at(scores: np.ndarray, gains: np.ndarray, k: int = 5) -> float:
+    order = np.argsort(-scores, kind="stable")[:k]
+    ideal = np.sort(gains)[::-1][:k]
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = float(((2 ** gains[order] - 1) * discount[: len(order)]).sum())
+    best = float(((2 ** ideal - 1) * discount[: len(ideal)]).sum())
+    return dcg / best if best > 0 else float("nan")
+
+
+def mean_ndcg(scores: np.ndarray, gains: np.ndarray, episodes: np.ndarray, k: int = 5) -> float:
+    values = [ndcg_at(scores[episodes == e], gains[episodes == e], k) for e in np.unique(episodes)]
+    values = [v for v in values if not np.isnan(v)]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def report(name: str, scores: np.ndarray, value: np.ndarray, episodes: np.ndarray) -> dict:
+    return {"scorer": name, "spearman": round(spearman(scores, value), 3),
+            "ndcg5": round(mean_ndcg(scores, value, episodes), 3), "n": int(len(value)),
+            "episodes": int(len(np.unique(episodes)))}
