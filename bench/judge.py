@@ -305,14 +305,53 @@ def packet(args: argparse.Namespace) -> int:
 # --- the product's digests ------------------------------------------------------------------------
 
 
+def in_process_digest(day_entry: dict) -> dict:
+    """The day's digest from the insight chain run in this process on the corpus transcripts (the steps the
+    assets run, without feeds, Dagster or a warehouse): quicker, for development rounds on dev days."""
+    from real_corpus import load_index, load_show_notes
+
+    from podigest_dagster.core.insights.candidates import EpisodeTranscript
+    from podigest_dagster.core.insights.embedding import Embedder
+    from podigest_dagster.core.insights.pipeline import run_day
+    from podigest_dagster.core.transcribe.publisher import parse_transcript
+
+    index, notes = load_index(corpus_dir()), load_show_notes(corpus_dir())
+    episodes = []
+    for eid in day_entry["episode_ids"]:
+        e = index[eid]
+        segments = parse_transcript((corpus_dir() / e.file).read_bytes(), e.mime, e.file)
+        episodes.append(EpisodeTranscript(eid, e.show, e.title, f"feed:{e.show_slug}", segments, None,
+                                          f"http://corpus/audio/{eid}.wav", None, notes.get(eid)))
+    result = run_day(episodes, None, {}, Embedder())
+
+    def source(s) -> dict:
+        return {"podcast": s.podcast, "episode": s.episode, "url": s.url, "start_s": s.start_s}
+
+    return {"items": [
+        {"rank": i.rank, "topic": i.topic, "insight": i.insight, "speaker": i.speaker, "support": i.support,
+         "sources": [source(s) for s in i.sources], "coverage": [source(s) for s in i.coverage]}
+        for i in result.top
+    ]}
+
+
 def digests(args: argparse.Namespace) -> int:
-    """Run podigest on each day in its own home (the way real_eval.py does) and keep its digest JSON."""
+    """Run podigest on each day in its own home (the way real_eval.py does) and keep its digest JSON; with
+    --in-process, run the insight chain here on dev days instead."""
     import real_eval
 
     manifest = load_manifest()
     days = select_days(manifest, days=args.days)
     out = work_root() / args.round
     out.mkdir(parents=True, exist_ok=True)
+    if args.in_process:
+        if any(manifest["days"][d]["split"] != "dev" for d in days):
+            raise SystemExit("--in-process is for dev days: held-out days are measured with `podigest run`")
+        (out / "digests").mkdir(exist_ok=True)
+        for day in days:
+            digest = in_process_digest(manifest["days"][day])
+            (out / "digests" / f"{day}.json").write_text(json.dumps(digest, ensure_ascii=False, indent=1), encoding="utf-8")
+            print(f"{day}: {len(digest['items'])} items (in process)")
+        return 0
     real_eval.use_product(None, args.commit, out)
     meta_path = round_dir(args.round) / "runs.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {"runs": {}}
@@ -401,6 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     d.add_argument("--round", required=True)
     d.add_argument("--days", nargs="+", required=True)
     d.add_argument("--commit", help="judge this commit (git archive), not the working tree")
+    d.add_argument("--in-process", action="store_true", help="dev days: run the insight chain here, not `podigest run`")
     p = sub.add_parser("packet", help="build the packets and the key")
     p.add_argument("--round", required=True)
     p.add_argument("--days", nargs="+", required=True)

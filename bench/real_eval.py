@@ -889,7 +889,7 @@ def score_same_claim_rule(pair_labels: list[dict], corpus: Path, index: dict, ma
     from podigest_dagster.core.insights.claims import QUALITY_FLOOR, same_claim
     from podigest_dagster.core.insights.clustering import embed_passages
     from podigest_dagster.core.insights.embedding import Embedder as ProductEmbedder
-    from podigest_dagster.core.insights.scoring import insight_scores, passage_vector
+    from podigest_dagster.core.insights.features import insight_scores, passage_vector
 
     refs = [ref for label in pair_labels for ref in (label["a"], label["b"])]
     texts = rebuild_passages(corpus, index, refs)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from podigest_dagster import settings
-from podigest_dagster.core.insights.candidates import Sentence, build_sentences
 from podigest_dagster.core.insights.embedding import DIMENSIONS, MODEL_NAME
+from podigest_dagster.core.insights.passages import Sentence, build_sentences
 from podigest_dagster.core.transcribe.publisher import parse_transcript
 
 REPO = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from podigest_dagster.core.insights.candidates import Sentence, build_sentences
+from podigest_dagster.core.insights.passages import Sentence, build_sentences
 from podigest_dagster.core.insights.text import clean_passage
 from podigest_dagster.core.transcribe.publisher import parse_transcript
 from training.corpus import REPO, corpus_dir, read_json

@@ -12,7 +12,7 @@ every kind the pipeline yields (core/insights/passages.py), in strata, no two sh
 - flagged: passages the earlier hand-written rules dropped (questions, dangling references, intros and
   outros, calls to subscribe, tables of contents, small talk);
 - ad: passages inside a sponsor read (labelled, or found by the product).
-The extractive editor's picks are added by `add-editor` from the editor's own files.
+The extractive editor's picks of training episodes are added by `add-editor` (bench/judgements/editor/picks/).
 
 Deterministic: every draw is seeded by the episode id."""
 
@@ -32,12 +32,6 @@ settings.use_offline_environment()
 
 import numpy as np  # noqa: E402
 
-from podigest_dagster.core.insights import scoring  # noqa: E402
-from podigest_dagster.core.insights.ads import ad_sentences  # noqa: E402
-from podigest_dagster.core.insights.candidates import sentence_reason, window_reason  # noqa: E402
-from podigest_dagster.core.insights.embedding import Embedder  # noqa: E402
-from podigest_dagster.core.insights.passages import passage_windows  # noqa: E402
-from podigest_dagster.core.text.sentences import split_sentences  # noqa: E402
 from training.corpus import REPO, VectorCache, corpus_dir, read_json  # noqa: E402
 from training.graded import (  # noqa: E402
     GRADES,
@@ -104,8 +98,30 @@ def take(ranked: Sequence[tuple[int, int]], wanted: int, used: set[int]) -> list
     return out
 
 
+SAMPLED_AT = "a6adb11"
+
+
+def _sampling_code():
+    """The product code the sample was drawn with: its shipped insight scorer ("top_current") and its
+    hand-written rules ("flagged") were removed when the value model replaced them, so `sample` runs only
+    from a checkout of the commit that drew training/grading/passages.json."""
+    try:
+        from podigest_dagster.core.insights import features as scoring
+        from podigest_dagster.core.insights.ads import ad_sentences
+        from podigest_dagster.core.insights.candidates import sentence_reason, window_reason
+        from podigest_dagster.core.insights.passages import passage_windows
+        from podigest_dagster.core.text.sentences import split_sentences
+    except ImportError as missing:
+        raise SystemExit(
+            f"sample draws with the scorer and rules of commit {SAMPLED_AT}, which are gone now ({missing}): "
+            f"run it from `git worktree add ../podigest-{SAMPLED_AT} {SAMPLED_AT}`"
+        ) from missing
+    return scoring, ad_sentences, sentence_reason, window_reason, passage_windows, split_sentences
+
+
 def sample_episode(episode: CorpusTranscript, cache: VectorCache, duration_s: float | None,
                    highlights: list[str]) -> list[dict]:
+    scoring, ad_sentences, sentence_reason, window_reason, passage_windows, split_sentences = _sampling_code()
     texts = [s.text for s in episode.sentences]
     if not texts:
         return []
@@ -154,6 +170,9 @@ def sample_episode(episode: CorpusTranscript, cache: VectorCache, duration_s: fl
 
 
 def sample(args: argparse.Namespace) -> int:
+    from podigest_dagster.core.insights.embedding import Embedder
+
+    _sampling_code()
     labels = read_json(corpus_dir() / "labels.json")
     excluded = heldout_ids()
     cache = VectorCache(Embedder().embed)
@@ -173,6 +192,27 @@ def sample(args: argparse.Namespace) -> int:
     shows = {r["show"] for r in out}
     episodes = {r["episode_id"] for r in out}
     print(f"{len(out)} passages from {len(episodes)} episodes of {len(shows)} shows: {dict(counts)}")
+    return 0
+
+
+def add_editor(args: argparse.Namespace) -> int:
+    """Add the extractive editor's picks of training episodes (bench/judgements/editor/picks/) as passages
+    to grade (stratum "editor"): the strongest passages the pipeline can yield."""
+    data = read_json(PASSAGES)
+    known = {r["id"] for r in data["passages"]}
+    excluded = heldout_ids()
+    added = 0
+    for path in sorted((REPO / "bench" / "judgements" / "editor" / "picks").glob("*.json")):
+        for pick in read_json(path)["picks"]:
+            if pick["episode_id"] in excluded or pick["id"] in known:
+                continue
+            keep = ("id", "episode_id", "show", "first_sentence", "last_sentence", "sentences", "start_s", "end_s",
+                    "text_sha1")
+            data["passages"].append({**{k: pick[k] for k in keep}, "stratum": "editor"})
+            known.add(pick["id"])
+            added += 1
+    write_json(PASSAGES, data)
+    print(f"added {added} editor picks; {len(data['passages'])} passages in all")
     return 0
 
 
@@ -275,8 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=100)
     p.add_argument("--double", type=int, default=0, help="passages to grade a second time")
     sub.add_parser("check")
+    sub.add_parser("add-editor")
     args = parser.parse_args(argv)
-    return {"sample": sample, "packets": packets, "check": check}[args.command](args)
+    return {"sample": sample, "packets": packets, "check": check, "add-editor": add_editor}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,10 @@ Two models (podigest_dagster/core/insights/models/):
 - ads.json: p(sentence is part of a sponsor read) over MiniLM vectors and cues (core/insights/ads.py), plus
   the span rule, tuned on out-of-fold predictions of the training episodes and hand-written reads. Labels: labels.json ad_spans,
   the manifest's hand-checked spans, the hand-written reads of examples.json.
-- insight.json: p(passage is a key point) over the audit features and the passage embedding
-  (core/insights/scoring.py), with the score floors. Positives: passages close to one of the episode's
-  key points (labels.json highlights, MiniLM cosine); negatives: passages far from every key point in the
-  same episodes, sponsor reads, intros/outros, calls to subscribe, bare questions, a comedy show's banter,
-  and the hand-written examples.
+- value.json: the reader's rubric value (0-3) of a passage (core/insights/value.py): a ridge regression over
+  its audited text signals, its place in the episode, its closeness to the title, show notes and the talk
+  around it, and its MiniLM embeddings, fitted on the passages graders graded blind (training/grading/,
+  training/value.py); the validation fifth of the graded episodes is never fitted on. With its floors.
 
 Deterministic: folds and samples come from hashes of episode ids, L-BFGS starts from zero.
 Sentence vectors are cached under $PODIGEST_TRAIN_CACHE (default $PODIGEST_HOME/train-cache)."""
@@ -23,9 +22,8 @@ import argparse
 import hashlib
 import json
 import sys
-from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from podigest_dagster import settings
 
@@ -33,11 +31,10 @@ settings.use_offline_environment()
 
 import numpy as np  # noqa: E402
 
-from podigest_dagster.core.insights import ads, scoring  # noqa: E402
-from podigest_dagster.core.insights.candidates import MAX_WINDOW, Sentence, sentence_reason, window_reason  # noqa: E402
+from podigest_dagster.core.insights import ads  # noqa: E402
+from podigest_dagster.core.insights import value as value_model  # noqa: E402
 from podigest_dagster.core.insights.embedding import Embedder  # noqa: E402
-from podigest_dagster.core.insights.learned import LinearModel, roc_auc, save_model, train_model  # noqa: E402
-from podigest_dagster.core.text.sentences import split_sentences  # noqa: E402
+from podigest_dagster.core.insights.learned import LinearModel, save_model, train_model  # noqa: E402
 from training.corpus import (  # noqa: E402
     EXAMPLES,
     MANIFEST,
@@ -49,6 +46,7 @@ from training.corpus import (  # noqa: E402
     manifest_hash,
     read_json,
 )
+from training.value import train_value  # noqa: E402
 
 FOLDS = 4
 HAND_WEIGHT = 10.0
@@ -56,27 +54,10 @@ HAND_WEIGHT = 10.0
 # sentence F1 on the training episodes. Reads are about 3% of sentences; weighting them up to half the weight
 # made the model call every product mention a read.
 AD_SETTINGS = ((0.05, 1000.0), (0.05, 3000.0), (0.2, 1000.0), (0.2, 3000.0))
-INSIGHT_PENALTIES = (160.0, 640.0, 2000.0)
 HAND_EPISODE_LENGTH = 1000
 # Sentence-level F-beta in the span rule's score: a show sentence swallowed by a read can be a lost insight,
 # an ad sentence left over rarely scores as one (ad windows score low), so precision weighs more.
 SENTENCE_BETA = 0.5
-# A passage is a key point when its cosine with one of the episode's highlights is at least POSITIVE_COSINE
-# and within POSITIVE_MARGIN of that highlight's best passage (at most POSITIVES_PER_HIGHLIGHT of them);
-# it is ordinary talk when no highlight comes within NEGATIVE_COSINE of it.
-POSITIVE_COSINE = 0.5
-POSITIVE_MARGIN = 0.06
-POSITIVES_PER_HIGHLIGHT = 3
-NEGATIVE_COSINE = 0.3
-SAMPLE_PER_EPISODE = {"talk": 40, "banter": 60, "ad": 10, "filler": 8, "question": 8}
-FILLER_REASONS = frozenset({"intro_outro", "subscribe_call", "table_of_contents", "small_talk"})
-# Score floors, from out-of-fold scores of the training episodes: `send` is the score that best separates key
-# points from the rest (true-positive rate minus false-positive rate, classes weighted equally: the middle
-# of its near-best plateau);
-# `pool`, the floor for keeping a candidate at all, keeps POOL_RECALL of the key points.
-POOL_RECALL = 0.95
-FLOOR_PLATEAU = 0.02
-
 
 def stable_int(text: str) -> int:
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:12], 16)
@@ -84,14 +65,6 @@ def stable_int(text: str) -> int:
 
 def fold_of(group: str) -> int:
     return stable_int(group) % FOLDS
-
-
-def sample(items: list, limit: int, key: str) -> list:
-    """A deterministic sample of at most `limit` items (seeded by `key`), in their original order."""
-    if len(items) <= limit:
-        return items
-    rng = np.random.default_rng(stable_int(key))
-    return [items[i] for i in sorted(rng.choice(len(items), size=limit, replace=False))]
 
 
 # --- ads -------------------------------------------------------------------------------------------
@@ -292,197 +265,10 @@ def train_ads(seqs: list[Sequence_], base_meta: dict) -> tuple[LinearModel, dict
     return LinearModel(model.name, model.feature_names, model.mean, model.scale, model.coef, model.intercept, meta), held
 
 
-# --- insightfulness --------------------------------------------------------------------------------
-
-
-@dataclass
-class Passages:
-    """Labelled passages: model inputs, label, kind, group (episode or 'hand') and split."""
-
-    x: list[np.ndarray] = field(default_factory=list)
-    y: list[int] = field(default_factory=list)
-    kind: list[str] = field(default_factory=list)
-    group: list[str] = field(default_factory=list)
-    split: list[str] = field(default_factory=list)
-
-    def add(self, texts: list[str], vectors: np.ndarray, label: int, kind: str, group: str, split: str) -> None:
-        features = [scoring.extract_features(t) for t in texts]
-        if not texts:
-            return
-        self.x.append(scoring.model_inputs(features, vectors))
-        n = len(texts)
-        self.y += [label] * n
-        self.kind += [kind] * n
-        self.group += [group] * n
-        self.split += [split] * n
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return (np.vstack(self.x), np.asarray(self.y), np.asarray(self.kind), np.asarray(self.group),
-                np.asarray(self.split))
-
-
-def windows(sentences: list[Sentence], reasons: list[str | None]) -> list[tuple[int, int, str | None]]:
-    """Every window of one to MAX_WINDOW sentences with the pipeline's reason for dropping it (or None)."""
-    out = []
-    for start in range(len(sentences)):
-        for size in range(1, MAX_WINDOW + 1):
-            if start + size <= len(sentences):
-                out.append((start, start + size, window_reason(sentences[start : start + size], reasons[start : start + size])))
-    return out
-
-
-def window_kind(reason: str | None) -> str | None:
-    if reason is None:
-        return "eligible"
-    if reason == "ad":
-        return "ad"
-    if reason in FILLER_REASONS:
-        return "filler"
-    if reason == "bare_question":
-        return "question"
-    return None
-
-
-def episode_passages(e: CorpusEpisode, cache: VectorCache, passages: Passages) -> Counter:
-    ad_labels = e.ad_labels() if e.ads_labelled else np.zeros(len(e.sentences), dtype=np.int8)
-    reasons = [sentence_reason(s.text) or ("ad" if ad_labels[i] else None) for i, s in enumerate(e.sentences)]
-    by_kind: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for a, b, reason in windows(e.sentences, reasons):
-        kind = window_kind(reason)
-        if kind == "eligible" and ad_labels[a:b].any():
-            kind = "ad"
-        if kind:
-            by_kind[kind].append((a, b))
-    chosen: dict[str, list[tuple[int, int]]] = {}
-    texts = e.texts()
-    if e.highlights:
-        vectors = cache.vectors(e.episode_id, texts)
-        eligible = by_kind.get("eligible", [])
-        pv = np.stack([scoring.passage_vector(vectors[a:b]) for a, b in eligible]) if eligible else np.zeros((0, 384))
-        hv = np.stack([scoring.passage_vector(cache.vectors("highlights", split_sentences(h) or [h])) for h in e.highlights])
-        sims = pv @ hv.T if len(pv) else np.zeros((0, len(hv)))
-        positives: set[int] = set()
-        for j in range(len(hv)):
-            column = sims[:, j]
-            if not len(column) or column.max() < POSITIVE_COSINE:
-                continue
-            floor = max(POSITIVE_COSINE, column.max() - POSITIVE_MARGIN)
-            best = [i for i in np.argsort(-column, kind="stable")[:POSITIVES_PER_HIGHLIGHT] if column[i] >= floor]
-            positives.update(int(i) for i in best)
-        chosen["key_point"] = [eligible[i] for i in sorted(positives)]
-        far = [eligible[i] for i in range(len(eligible)) if i not in positives and sims[i].max() < NEGATIVE_COSINE]
-        chosen["talk"] = sample(far, SAMPLE_PER_EPISODE["talk"], f"talk:{e.episode_id}")
-    else:
-        chosen["banter"] = sample(by_kind.get("eligible", []), SAMPLE_PER_EPISODE["banter"], f"banter:{e.episode_id}")
-    for kind in ("ad", "filler", "question"):
-        chosen[kind] = sample(by_kind.get(kind, []), SAMPLE_PER_EPISODE[kind], f"{kind}:{e.episode_id}")
-    counts: Counter = Counter()
-    for kind, spans in chosen.items():
-        if not spans:
-            continue
-        needed = sorted({i for a, b in spans for i in range(a, b)})
-        vectors = dict(zip(needed, cache.vectors(e.episode_id, [texts[i] for i in needed]), strict=True))
-        window_texts = [" ".join(texts[a:b]) for a, b in spans]
-        pv = np.stack([scoring.passage_vector(np.stack([vectors[i] for i in range(a, b)])) for a, b in spans])
-        passages.add(window_texts, pv, int(kind == "key_point"), kind, e.episode_id, e.split)
-        counts[kind] += len(spans)
-    return counts
-
-
-def hand_passages(examples: dict, cache: VectorCache, passages: Passages) -> Counter:
-    counts: Counter = Counter()
-    for k, example in enumerate(examples["insight"]):
-        sentences = split_sentences(example["text"]) or [example["text"]]
-        vector = scoring.passage_vector(cache.vectors("examples-insight", sentences))
-        passages.add([example["text"]], vector[None, :], int(example["label"]), f"hand_{example['kind']}", f"hand-{k}", "train")
-        counts[example["kind"]] += 1
-    return counts
-
-
-def insight_weights(y: np.ndarray, group: np.ndarray) -> np.ndarray:
-    hand = np.char.startswith(group.astype(str), "hand-")
-    return balanced_weights(y, hand)
-
-
-def fit_insight(x: np.ndarray, y: np.ndarray, group: np.ndarray, penalty: float, meta: dict | None = None) -> LinearModel:
-    return train_model(scoring.MODEL_NAME, scoring.FEATURE_NAMES, x, y.astype(np.float64), penalty,
-                       insight_weights(y, group), meta)
-
-
-def choose_floors(scores: np.ndarray, y: np.ndarray, group: np.ndarray) -> scoring.Floors:
-    w = insight_weights(y, group)
-    thresholds = np.round(np.arange(0.05, 0.96, 0.01), 2)
-    youden = np.array([
-        w[(scores >= t) & (y == 1)].sum() / w[y == 1].sum() - w[(scores >= t) & (y == 0)].sum() / w[y == 0].sum()
-        for t in thresholds
-    ])
-    # The curve is flat near its top, so its single best point jumps with small changes of the training
-    # passages (0.38 in one fit, 0.45 in the next): the floor is the middle of the thresholds within
-    # FLOOR_PLATEAU of the best.
-    near = thresholds[youden >= youden.max() - FLOOR_PLATEAU]
-    best_t = float(np.round(np.median(near), 2))
-    positives = np.sort(scores[y == 1])
-    pool = float(np.floor(positives[int((1 - POOL_RECALL) * len(positives))] * 100) / 100)
-    return scoring.Floors(pool=min(pool, best_t), send=best_t)
-
-
-def insight_report(scores: np.ndarray, y: np.ndarray, kind: np.ndarray, floors: scoring.Floors) -> dict:
-    report = {"auc": round(roc_auc(scores, y), 4), "positives": int(y.sum()), "negatives": int((1 - y).sum()),
-              "key_points_above_send": round(float((scores[y == 1] >= floors.send).mean()), 3) if y.sum() else None,
-              "by_negative_kind": {}}
-    for k in sorted(set(kind[y == 0].tolist())):
-        mask = (kind == k) | (y == 1)
-        report["by_negative_kind"][k] = {
-            "n": int((kind == k).sum()),
-            "auc": round(roc_auc(scores[mask], y[mask]), 4),
-            "below_send": round(float((scores[kind == k] < floors.send).mean()), 3),
-        }
-    return report
-
-
-def train_insight(episodes: list[CorpusEpisode], examples: dict, cache: VectorCache, base_meta: dict) -> tuple[LinearModel, dict]:
-    passages = Passages()
-    counts: Counter = Counter()
-    for e in episodes:
-        counts.update(episode_passages(e, cache, passages))
-    hand_counts = hand_passages(examples, cache, passages)
-    x, y, kind, group, split = passages.arrays()
-    train = split == "train"
-    corpus_train = train & ~np.char.startswith(group.astype(str), "hand-")
-    folds = np.array([fold_of(g) for g in group])
-    aucs, oof_by_penalty = {}, {}
-    for penalty in INSIGHT_PENALTIES:
-        oof = np.full(len(y), np.nan)
-        for k in range(FOLDS):
-            fit_mask = train & ~(corpus_train & (folds == k))
-            model = fit_insight(x[fit_mask], y[fit_mask], group[fit_mask], penalty)
-            test = corpus_train & (folds == k)
-            oof[test] = model.probability(x[test])
-        oof_by_penalty[penalty] = oof
-        aucs[penalty] = roc_auc(oof[corpus_train], y[corpus_train])
-    penalty = max(INSIGHT_PENALTIES, key=lambda q: (aucs[q], q))
-    oof = oof_by_penalty[penalty]
-    floors = choose_floors(oof[corpus_train], y[corpus_train], group[corpus_train])
-    model = fit_insight(x[train], y[train], group[train], penalty)
-    held = ~train
-    held_report = insight_report(model.probability(x[held]), y[held], kind[held], floors)
-    meta = dict(base_meta)
-    meta.update({
-        "penalty": penalty,
-        "floors": {"pool": floors.pool, "send": floors.send},
-        "trained_on": {"episodes": len(set(group[corpus_train].tolist())), "passages": {k: int(v) for k, v in sorted(counts.items())},
-                       "hand_written": {k: int(v) for k, v in sorted(hand_counts.items())}},
-        "out_of_fold_auc": {str(k): round(v, 4) for k, v in aucs.items()},
-        "out_of_fold_train": insight_report(oof[corpus_train], y[corpus_train], kind[corpus_train], floors),
-        "heldout": held_report,
-    })
-    return LinearModel(model.name, model.feature_names, model.mean, model.scale, model.coef, model.intercept, meta), held_report
-
-
 # --- main ------------------------------------------------------------------------------------------
 
 
-def print_report(ad_meta: dict, insight_meta: dict) -> None:
+def print_report(ad_meta: dict, value_meta: dict) -> None:
     held = ad_meta["heldout"]
     rule = ad_meta["span_rule"]
     print("\nSponsor reads (held-out episodes: "
@@ -491,14 +277,14 @@ def print_report(ad_meta: dict, insight_meta: dict) -> None:
     print(f"{'level':28} {'precision':>9} {'recall':>7}")
     for name, key in (("spans", "spans"), ("sentences (after span logic)", "sentences"), ("sentences (p >= 0.5 alone)", "sentences_p_0_5")):
         print(f"{name:28} {held[key]['precision']:9.3f} {held[key]['recall']:7.3f}")
-    ih = insight_meta["heldout"]
-    floors = insight_meta["floors"]
-    print(f"\nInsightfulness (held-out episodes): AUC {ih['auc']:.3f} over {ih['positives']} key points and "
-          f"{ih['negatives']} other passages; floors pool {floors['pool']}, send {floors['send']}; "
-          f"{ih['key_points_above_send']:.0%} of key points above the send floor")
-    print(f"{'negatives':12} {'n':>5} {'AUC':>6} {'below send':>11}")
-    for kind, m in ih["by_negative_kind"].items():
-        print(f"{kind:12} {m['n']:5d} {m['auc']:6.3f} {m['below_send']:11.0%}")
+    floors = value_meta["floors"]
+    trained = value_meta["trained_on"]
+    print(f"\nValue model: ridge over {len(value_model.FEATURE_NAMES)} inputs, penalty {value_meta['penalty']}, fitted on "
+          f"{trained['passages']} graded passages of {trained['episodes']} episodes ({trained['shows']} shows); floors "
+          f"pool {floors['pool']}, send {floors['send']}")
+    print(f"{'held-out episodes (validation)':34} {'Spearman':>9} {'NDCG@5':>7} {'passages':>9} {'episodes':>9}")
+    for row in value_meta["validation"]:
+        print(f"{row['scorer']:34} {row['spearman']:9.3f} {row['ndcg5']:7.3f} {row['n']:9d} {row['episodes']:9d}")
 
 
 def evaluate_shipped_reads(episodes: list[CorpusEpisode], cache: VectorCache) -> dict:
@@ -553,11 +339,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     base = {"manifest_sha256_16": manifest_hash(), "corpus_index_sha256_16": manifest["corpus_index_sha256_16"]}
     ad_model, _ = train_ads(ad_sequences(episodes, examples, cache), base)
-    insight_model, _ = train_insight([e for e in episodes if "insight" in e.uses], examples, cache, base)
+    value, _ = train_value(cache, base)
     if not args.no_write:
-        for model in (ad_model, insight_model):
+        for model in (ad_model, value):
             print(f"wrote {save_model(model)}")
-    print_report(ad_model.meta, insight_model.meta)
+    print_report(ad_model.meta, value.meta)
     return 0
 
 

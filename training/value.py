@@ -8,16 +8,26 @@ setting that is then reported on them)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from podigest_dagster.core.insights import value as value_model
-from podigest_dagster.core.insights.scoring import insight_scores, passage_vector
+from podigest_dagster.core.insights.features import passage_vector
 from podigest_dagster.core.text.sentences import split_sentences
 from training.corpus import VectorCache
-from training.graded import GRADES, PASSAGES, StaleReference, load_grades, load_passages, rebuild, show_notes
+from training.graded import (
+    GRADES,
+    GRADING,
+    PASSAGES,
+    StaleReference,
+    load_grades,
+    load_passages,
+    rebuild,
+    show_notes,
+)
 
 VALIDATION_SHARE = 5  # one episode in five
 
@@ -65,7 +75,14 @@ def episode_inputs(cache: VectorCache, episode) -> tuple[np.ndarray, value_model
     return vectors, value_model.episode_context(vectors, title, notes)
 
 
+def load_baseline() -> dict[str, float]:
+    """The insight score that shipped before the value model, per graded passage (training/grading/)."""
+    path = GRADING / "baseline_scores.json"
+    return dict(json.loads(path.read_text(encoding="utf-8"))["scores"]) if path.is_file() else {}
+
+
 def build_set(cache: VectorCache, refs: list[dict] | None = None, grades: dict | None = None) -> GradedSet:
+    baseline = load_baseline()
     refs = refs if refs is not None else load_passages(PASSAGES)
     grades = grades if grades is not None else mean_grades(load_grades(GRADES))
     data = GradedSet()
@@ -86,15 +103,14 @@ def build_set(cache: VectorCache, refs: list[dict] | None = None, grades: dict |
         spans = [(r["first_sentence"], r["last_sentence"]) for r in chosen]
         known = [bool(w[0].speaker) for _, w in windows]
         x = value_model.value_inputs(texts, spans, vectors, context, known)
-        current = insight_scores(texts, np.stack([passage_vector(vectors[a : b + 1]) for a, b in spans]))
-        for ref, text, row, (score, _) in zip(chosen, texts, x, current, strict=True):
+        for ref, text, row in zip(chosen, texts, x, strict=True):
             data.ids.append(ref["id"])
             data.episode.append(eid)
             data.show.append(ref["show"])
             data.stratum.append(ref["stratum"])
             data.texts.append(text)
             data.x.append(row)
-            data.current.append(score)
+            data.current.append(baseline.get(ref["id"], np.nan))
             for f, v in grades[ref["id"]].items():
                 data.grades[f].append(v)
     if stale:
@@ -130,3 +146,78 @@ def report(name: str, scores: np.ndarray, value: np.ndarray, episodes: np.ndarra
     return {"scorer": name, "spearman": round(spearman(scores, value), 3),
             "ndcg5": round(mean_ndcg(scores, value, episodes), 3), "n": int(len(value)),
             "episodes": int(len(np.unique(episodes)))}
+
+
+# --- the shipped model ----------------------------------------------------------------------------
+
+FOLDS = 5
+PENALTIES = (1000.0, 3000.0, 10000.0, 30000.0)
+# The send floor: the lowest predicted value from which out-of-fold passages are, on average, graded a claim
+# worth weighing (mean value >= SEND_MEAN in a band of SEND_BAND above it); the pool floor keeps POOL_RECALL of
+# the passages graded 2 or more.
+SEND_MEAN = 0.9
+SEND_BAND = 0.2
+POOL_RECALL = 0.95
+
+
+def fold_of(episode_id: str) -> int:
+    return int(hashlib.sha256(f"fold:{episode_id}".encode()).hexdigest()[:8], 16) % FOLDS
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, episodes: np.ndarray, penalty: float) -> np.ndarray:
+    from podigest_dagster.core.insights.learned import train_regression
+
+    folds = np.array([fold_of(e) for e in episodes])
+    oof = np.zeros(len(y))
+    for k in range(FOLDS):
+        model = train_regression(value_model.MODEL_NAME, value_model.FEATURE_NAMES, x[folds != k], y[folds != k], penalty)
+        oof[folds == k] = model.predict(x[folds == k])
+    return oof
+
+
+def choose_floors(oof: np.ndarray, y: np.ndarray) -> value_model.Floors:
+    grid = np.round(np.arange(0.0, 2.0, 0.02), 2)
+    send = next((float(t) for t in grid if (band := (oof >= t) & (oof < t + SEND_BAND)).sum() >= 20
+                 and y[band].mean() >= SEND_MEAN), float(np.quantile(oof, 0.99)))
+    strong = oof[y >= 2]
+    pool = float(np.round(np.quantile(strong, 1 - POOL_RECALL), 2)) if len(strong) else 0.0
+    return value_model.Floors(pool=round(min(pool, send), 2), send=round(send, 2))
+
+
+def train_value(cache: VectorCache, base_meta: dict):
+    """Fit the value model on the graded passages of the fit episodes (penalty by grouped cross-validation),
+    choose its floors from out-of-fold predictions, and measure it and the earlier score on the validation
+    episodes."""
+    from podigest_dagster.core.insights.learned import train_regression
+
+    data = build_set(cache)
+    a = data.arrays()
+    x, y, episodes, validation = a["x"], a["value"], a["episode"], a["validation"]
+    fit = ~validation
+    cv = {}
+    for penalty in PENALTIES:
+        oof = out_of_fold(x[fit], y[fit], episodes[fit], penalty)
+        cv[penalty] = (spearman(oof, y[fit]), mean_ndcg(oof, y[fit], episodes[fit]), oof)
+    penalty = max(PENALTIES, key=lambda p: (round(cv[p][0], 3), p))
+    floors = choose_floors(cv[penalty][2], y[fit])
+    model = train_regression(value_model.MODEL_NAME, value_model.FEATURE_NAMES, x[fit], y[fit], penalty)
+    predicted = model.predict(x[validation])
+    earlier = a["current"][validation]
+    report_rows = [report("value model", predicted, y[validation], episodes[validation])]
+    if not np.isnan(earlier).any():
+        report_rows.append(report("earlier insight score", earlier, y[validation], episodes[validation]))
+    meta = dict(base_meta)
+    meta.update({
+        "penalty": penalty,
+        "floors": {"pool": floors.pool, "send": floors.send},
+        "trained_on": {"passages": int(fit.sum()), "episodes": int(len(np.unique(episodes[fit]))),
+                       "shows": int(len(np.unique(a["show"][fit])))},
+        "cross_validation": {str(p): {"spearman": round(v[0], 3), "ndcg5": round(v[1], 3)} for p, v in cv.items()},
+        "validation": report_rows,
+        "validation_sent_share": round(float(np.mean(predicted >= floors.send)), 3),
+    })
+    from podigest_dagster.core.insights.learned import LinearModel
+
+    shipped = LinearModel(model.name, model.feature_names, model.mean, model.scale, model.coef, model.intercept,
+                          meta, model.link)
+    return shipped, meta

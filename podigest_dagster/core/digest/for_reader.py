@@ -1,12 +1,12 @@
-"""A reader's own top 5: the day's quality-passing clusters re-ranked by how close they come to the
-reader's interests, with the insights stage's own rules still deciding what may be sent.
+"""A reader's own top 5: the day's stories re-ranked by how close they come to the reader's interests, with
+the insight stage's own selection still deciding what may be sent.
 
-The same ranking as the general digest (insights/ranking.py): the quality floor, the repeat check
-against recent digests, the base score of support, insightfulness and novelty, and the diversity
-selection; a relevance term is added to the base score. So a reader's digest never holds an item the
-general ranking would refuse, is never padded, and ties still go to the better-supported claim. Muted
-shows are taken out of every idea (an idea worded by a muted show is dropped whole); an idea about a
-muted topic is dropped. A reader with no interests and no mutes gets the general digest as it is.
+The same selection as the general digest (insights/selection.py): the value floor, the repeat check against
+recent digests, coverage, no two items about one thing, at most two per show; a relevance term is added to a
+story's score once it passed the floor. So a reader's digest never holds an item the general selection would
+refuse and is never padded. Muted shows are taken out of every story (a story led by a muted show is dropped
+whole); a story about a muted topic is dropped. A reader with no interests and no mutes gets the general
+digest as it is.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ import numpy as np
 
 from podigest_dagster.core.digest.readers import Reader
 from podigest_dagster.core.digest.render import Digest, DigestItem
-from podigest_dagster.core.insights.clustering import Cluster
 from podigest_dagster.core.insights.embedding import DIMENSIONS
-from podigest_dagster.core.insights.ranking import (
-    RankingConfig,
-    cluster_sources,
-    eligible_clusters,
-    item_topic,
-    select_diverse,
+from podigest_dagster.core.insights.selection import (
+    EpisodeInfo,
+    Ranking,
+    SelectionConfig,
+    build_items,
+    choose_stories,
 )
+from podigest_dagster.core.insights.stories import Story
 from podigest_dagster.core.text.display import clean_text
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -48,11 +48,16 @@ TOP_REASON = "one of the day's top insights (no interest of yours came close tod
 
 @dataclass(frozen=True)
 class GeneralItem:
-    """An item of the day's general digest, by its representative passage: its (possibly rewritten) text and topic."""
+    """An item of the day's general digest, by its lead passage, as it was sent: its (possibly rewritten)
+    text, topic, speaker, support, sources and coverage."""
 
     candidate_id: str
     insight: str
     topic: str = ""
+    speaker: str = ""
+    support: int = 1
+    sources: list = field(default_factory=list)
+    coverage: list = field(default_factory=list)
 
 
 @dataclass
@@ -89,46 +94,47 @@ def general_digest_for(
 def choose_for_reader(
     reader: Reader,
     date: str,
-    clusters: list[Cluster],
+    stories: list[Story],
     embed: Embed,
     general: dict[str, GeneralItem],
     past_embeddings: np.ndarray | None = None,
-    past_texts: list[str] | None = None,
-    config: RankingConfig | None = None,
-    topics: dict[str, str] | None = None,
+    episodes: dict[str, EpisodeInfo] | None = None,
+    config: SelectionConfig | None = None,
 ) -> ReaderDigest:
-    """The reader's top items of the day (at most `config.top_n`), each with the reason it is there.
-    `topics` caches the topic lines of ideas outside the general digest, shared by all of a day's readers."""
-    config = config or RankingConfig()
+    """The reader's top items of the day (at most `config.top_n`), each with the reason it is there."""
+    config = config or SelectionConfig()
     past = past_embeddings if past_embeddings is not None else np.zeros((0, DIMENSIONS), dtype=np.float32)
     interests = _unit(embed(list(reader.interests))) if reader.interests else None
     mutes = _unit(embed(list(reader.muted_topics))) if reader.muted_topics else None
     kept = []
-    for cluster in clusters:
-        trimmed = without_shows(cluster, reader.muted_shows)
+    for story in stories:
+        trimmed = without_shows(story, reader.muted_shows)
         if trimmed is None or muted_topic(trimmed, reader.muted_topics, mutes, general):
             continue
         kept.append(trimmed)
-    scored, _ = eligible_clusters(kept, past, config, past_texts)
-    closeness: dict[int, tuple[float, str | None]] = {}
-    rescored = []
-    for cluster, base, novelty in scored:
-        similarity, interest = relevance(cluster, interests, reader.interests)
-        closeness[cluster.cluster_id] = (similarity, interest)
-        rescored.append((cluster, base + RELEVANCE_WEIGHT * max(similarity - RELEVANCE_NOISE, 0.0), novelty))
+    closeness = {s.story_id: relevance(s, interests, reader.interests) for s in kept}
+
+    def bonus(story: Story) -> float:
+        return RELEVANCE_WEIGHT * max(closeness[story.story_id][0] - RELEVANCE_NOISE, 0.0)
+
+    ranking = choose_stories(kept, past, config, bonus=bonus)
+    chosen = [s for s, _, _ in ranking.stories]
+    fresh = [k for k, s in enumerate(chosen) if s.lead.candidate_id not in general]
+    named = build_items(Ranking([ranking.stories[k] for k in fresh], {}), episodes or {}) if fresh else []
+    built = dict(zip(fresh, named, strict=True))
     items, reasons, ids = [], [], []
-    for rank, (cluster, _, _) in enumerate(select_diverse(rescored, config), start=1):
-        rep = cluster.representative
-        known = general.get(rep.candidate_id)
-        topics = {} if topics is None else topics
-        if not known and rep.candidate_id not in topics:
-            topics[rep.candidate_id] = item_topic(cluster, embed)
-        topic = known.topic if known else topics[rep.candidate_id]
-        text = known.insight if known else rep.text
-        items.append(DigestItem(rank, text, cluster.support, cluster_sources(cluster), topic=topic))
-        similarity, interest = closeness[cluster.cluster_id]
+    for k, story in enumerate(chosen):
+        known = general.get(story.lead.candidate_id)
+        if known:
+            item = DigestItem(k + 1, known.insight, known.support, known.sources, known.topic, known.speaker,
+                              known.coverage)
+        else:
+            top = built[k]
+            item = DigestItem(k + 1, top.insight, top.support, top.sources, top.topic, top.speaker, top.coverage)
+        items.append(item)
+        similarity, interest = closeness[story.story_id]
         reasons.append(_reason(reader, similarity, interest))
-        ids.append(rep.candidate_id)
+        ids.append(story.lead.candidate_id)
     return ReaderDigest(reader, Digest(date, items), reasons, ids)
 
 
@@ -144,21 +150,19 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1, norms)
 
 
-def _member_vectors(cluster: Cluster) -> np.ndarray:
-    """Every passage's embedding and every sentence's, so a one-sentence match inside a passage counts."""
-    parts = [np.asarray(cluster.embeddings, dtype=np.float32).reshape(-1, DIMENSIONS)]
-    for vectors in cluster.sentence_vectors or []:
-        parts.append(np.asarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS))
-    return np.concatenate(parts)
+def _member_vectors(story: Story) -> np.ndarray:
+    """Every passage's embedding of the story."""
+    vectors = story.embeddings if story.embeddings is not None else story.lead_embedding[None, :]
+    return np.asarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)
 
 
 def relevance(
-    cluster: Cluster, interests: np.ndarray | None, names: tuple[str, ...]
+    story: Story, interests: np.ndarray | None, names: tuple[str, ...]
 ) -> tuple[float, str | None]:
-    """The closest any interest comes to any passage or sentence of the idea (cosine), and which interest."""
+    """The closest any interest comes to any passage of the story (cosine), and which interest."""
     if interests is None or not len(interests):
         return 0.0, None
-    closeness = _member_vectors(cluster) @ interests.T
+    closeness = _member_vectors(story) @ interests.T
     best = np.unravel_index(int(np.argmax(closeness)), closeness.shape)
     return float(closeness[best]), names[int(best[1])]
 
@@ -169,25 +173,24 @@ def _same_show(member, shows: set[str]) -> bool:
     )
 
 
-def without_shows(cluster: Cluster, muted: tuple[str, ...]) -> Cluster | None:
-    """The idea without the muted shows' passages; None when a muted show worded it (its representative)."""
+def without_shows(story: Story, muted: tuple[str, ...]) -> Story | None:
+    """The story without the muted shows' passages; None when a muted show leads it."""
     shows = {clean_text(s).casefold() for s in muted}
     if not shows:
-        return cluster
-    if _same_show(cluster.representative, shows):
+        return story
+    if _same_show(story.lead, shows):
         return None
-    keep = [i for i, m in enumerate(cluster.members) if not _same_show(m, shows)]
-    if len(keep) == len(cluster.members):
-        return cluster
-    supports = getattr(cluster, "supports", None)
-    changes = {
-        "members": [cluster.members[i] for i in keep],
-        "embeddings": np.asarray(cluster.embeddings)[keep],
-        "sentence_vectors": [cluster.sentence_vectors[i] for i in keep] if cluster.sentence_vectors else None,
-    }
-    if supports is not None:
-        changes["supports"] = [supports[i] for i in keep]
-    return replace(cluster, **changes)
+    members = story.members
+    keep = [i for i, m in enumerate(members) if not _same_show(m, shows)]
+    if len(keep) == len(members):
+        return story
+    vectors = story.embeddings if story.embeddings is not None else np.zeros((len(members), DIMENSIONS), np.float32)
+    return replace(
+        story,
+        coverage=[c for c in story.coverage if not _same_show(c, shows)],
+        same_show=[c for c in story.same_show if not _same_show(c, shows)],
+        embeddings=np.asarray(vectors)[keep],
+    )
 
 
 def _words(text: str) -> list[str]:
@@ -195,14 +198,14 @@ def _words(text: str) -> list[str]:
 
 
 def muted_topic(
-    cluster: Cluster, phrases: tuple[str, ...], vectors: np.ndarray | None, general: dict[str, GeneralItem]
+    story: Story, phrases: tuple[str, ...], vectors: np.ndarray | None, general: dict[str, GeneralItem]
 ) -> bool:
-    """Whether the idea is about a muted topic: the phrase is in its topic line or its words in the
-    passage, or a passage or sentence comes within MUTE_SIMILARITY of it in meaning."""
+    """Whether the story is about a muted topic: the phrase is in its topic line or its words in a
+    passage, or a passage comes within MUTE_SIMILARITY of it in meaning."""
     if not phrases:
         return False
-    known = general.get(cluster.representative.candidate_id)
-    texts = [known.topic if known else "", *(m.text for m in cluster.members)]
+    known = general.get(story.lead.candidate_id)
+    texts = [known.topic if known else "", *(m.text for m in story.members)]
     for phrase in phrases:
         wanted = _words(phrase)
         for text in texts:
@@ -211,4 +214,4 @@ def muted_topic(
                 return True
     if vectors is None or not len(vectors):
         return False
-    return float(np.max(_member_vectors(cluster) @ vectors.T)) >= MUTE_SIMILARITY
+    return float(np.max(_member_vectors(story) @ vectors.T)) >= MUTE_SIMILARITY

@@ -1,4 +1,4 @@
-"""Every reader's digest of a day: chosen once from the day's clusters, stored (reader_digests), printed
+"""Every reader's digest of a day: chosen once from the day's stories, stored (reader_digests), printed
 by `podigest digest --reader`, and emailed with a footer saying why these items."""
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ from podigest_dagster.core.digest.render import (
     to_contract,
 )
 from podigest_dagster.core.insights import store as insight_store
-from podigest_dagster.core.insights.clustering import Cluster
 from podigest_dagster.core.insights.embedding import DIMENSIONS
+from podigest_dagster.core.insights.pipeline import episode_infos
+from podigest_dagster.core.insights.selection import EpisodeInfo
+from podigest_dagster.core.insights.stories import Story
 from podigest_dagster.core.text.display import clean_text
 
 LOOKBACK_DAYS = 30
@@ -44,46 +46,53 @@ class DayPool:
     """What every reader's digest of a day is chosen from, loaded once for all readers; and what each
     reader was sent in the lookback window (the general digests' items are everyone's past)."""
 
-    clusters: list[Cluster]
+    stories: list[Story]
     past_embeddings: np.ndarray
-    past_texts: list[str]
     general: dict[str, GeneralItem]
     general_ids: list[str]
-    sent_to: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
-    topics: dict[str, str] = field(default_factory=dict)
+    episodes: dict[str, EpisodeInfo] = field(default_factory=dict)
+    sent_to: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def past_for(self, reader: Reader) -> tuple[np.ndarray, list[str]]:
+    def past_for(self, reader: Reader) -> np.ndarray:
         """What counts as already sent to this reader: the recent general digests and their own emails."""
-        own, texts = self.sent_to.get(reader.key, (np.zeros((0, DIMENSIONS), np.float32), []))
-        return np.concatenate([self.past_embeddings, own]), [*self.past_texts, *texts]
+        own = self.sent_to.get(reader.key, np.zeros((0, DIMENSIONS), np.float32))
+        return np.concatenate([self.past_embeddings, own])
 
 
 def load_pool(
     conn: duckdb.DuckDBPyConnection, date: str, readers: list[Reader] | None = None, lookback_days: int = LOOKBACK_DAYS
 ) -> DayPool:
-    """The day's clusters, what recent digests sent (for the repeat check), the general items, and what
-    each of `readers` was emailed before."""
+    """The day's stories, what recent digests sent (for the repeat check), the general items as they were
+    sent, the day's transcripts (to name items outside the general digest), and what each of `readers` was
+    emailed before."""
     day = Day.fromisoformat(date)
-    clusters = insight_store.load_clusters(conn, day)
-    past, past_texts = insight_store.load_past_sent(conn, day, lookback_days)
+    stories = insight_store.load_stories(conn, day)
+    past, _ = insight_store.load_past_sent(conn, day, lookback_days)
     rows = digest_store.load_general_rows(conn, date)
-    general = {cid: GeneralItem(cid, insight, topic) for _, cid, insight, topic in rows}
+    sent = {item.rank: item for item in digest_store.load_top_insights(conn, date).items}
+    general = {}
+    for rank, cid, insight, topic in rows:
+        item = sent.get(rank)
+        general[cid] = GeneralItem(
+            cid, insight, topic, item.speaker if item else "", item.support if item else 1,
+            list(item.sources) if item else [], list(item.coverage) if item else [],
+        )
+    episodes = episode_infos(insight_store.load_day_transcripts(conn, day)) if readers else {}
     sent_to = {}
     for reader in readers or []:
-        vectors, texts = digest_store.load_reader_sent(conn, reader.key, date, lookback_days)
-        sent_to[reader.key] = (np.asarray(vectors, dtype=np.float32).reshape(len(vectors), DIMENSIONS), texts)
-    return DayPool(clusters, past, past_texts, general, [cid for _, cid, _, _ in rows], sent_to)
+        vectors, _ = digest_store.load_reader_sent(conn, reader.key, date, lookback_days)
+        sent_to[reader.key] = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), DIMENSIONS)
+    return DayPool(stories, past, general, [cid for _, cid, _, _ in rows], episodes, sent_to)
 
 
 def digest_for(reader: Reader, general: Digest, pool: DayPool | None, embed: Embed) -> ReaderDigest:
     """One reader's digest: the general one without interests or mutes, else their own choice."""
     if not reader.personal or pool is None:
         return general_digest_for(reader, general, pool.general_ids if pool else [])
-    if not general.items or not pool.clusters:
+    if not general.items or not pool.stories:
         return ReaderDigest(reader, Digest(general.date, []), [], [])
-    past, past_texts = pool.past_for(reader)
     return choose_for_reader(
-        reader, general.date, pool.clusters, embed, pool.general, past, past_texts, topics=pool.topics
+        reader, general.date, pool.stories, embed, pool.general, pool.past_for(reader), pool.episodes
     )
 
 

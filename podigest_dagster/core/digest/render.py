@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from podigest_dagster.core.insights.ranking import Source
+from podigest_dagster.core.insights.selection import Source
 from podigest_dagster.core.text.display import clean_text
 
 BRAND = "podigest"
@@ -29,6 +29,8 @@ class DigestItem:
     support: int
     sources: list[Source] = field(default_factory=list)
     topic: str = ""
+    speaker: str = ""
+    coverage: list[Source] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

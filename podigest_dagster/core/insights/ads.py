@@ -74,10 +74,22 @@ class SpanRule:
     self_keep: float = 0.0
 
 
-def _ad_phrase() -> re.Pattern[str]:
-    from podigest_dagster.core.insights.candidates import AD
-
-    return AD
+# The phrases of a read ("brought to you by", "promo code", "free trial", "head over to x dot com"): one cue.
+AD_PHRASE = re.compile(
+    "|".join((
+        r"\bbrought to you by\b", r"\bsponsor(?:ed|s|ship)?\b", r"\w*ponsored by\b",
+        r"\b(?:show|episode|podcast) is (?:supported|presented|powered|made possible) by\b",
+        r"\bdelivered (?:right )?to your door\b", r"\bpromo(?:tion(?:al)?)? code\b",
+        r"\b(?:use|enter|offer|discount|coupon) code\b", r"\bcode (?-i:[A-Z0-9]{3,})\b", r"\d+ ?(?:%|percent) off\b",
+        r"\bfree trial\b", r"\b(?:visit|go to|head (?:over )?to|check out) \S+\s?(?:\.|dot) ?(?:com|org|net|io|co)\b",
+        r"\b\w+(?:\.| dot )com ?/ ?\w+", r"\bfirst (?:month|order|box|week) (?:is )?free\b",
+        r"\btry it (?:free|for free|today)\b", r"\blimited[- ]time offer\b", r"\bat checkout\b",
+        r"\bthanks to our (?:sponsors?|partners?|friends)\b",
+        r"\bsupport for (?:this|the) (?:show|podcast|episode) comes from\b",
+        r"\bour friends at\b", r"\bfree shipping\b", r"\bsign up (?:today|now) at\b", r"\bmoney-back guarantee\b",
+    )),
+    re.I,
+)
 
 
 def sentence_cues(texts: list[str], index: np.ndarray | None = None, total: int | None = None) -> np.ndarray:
@@ -86,7 +98,7 @@ def sentence_cues(texts: list[str], index: np.ndarray | None = None, total: int 
     n = len(texts)
     index = np.arange(n) if index is None else np.asarray(index)
     total = n if total is None else total
-    phrase = _ad_phrase()
+    phrase = AD_PHRASE
     rows = []
     for text in texts:
         tokens = max(len(WORD.findall(text)), 1)

@@ -115,3 +115,21 @@ def embed_groups(groups: dict[str, list[str]], embed) -> dict[str, np.ndarray]:
         out[key] = vectors[at : at + len(group)]
         at += len(group)
     return out
+
+
+def embed_passages(
+    texts: list[str], embed
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each passage's embedding and its sentences' embeddings, in one batch: the day's one embedding step of
+    candidates (nothing to embed loads no model)."""
+    from podigest_dagster.core.text.sentences import split_sentences
+
+    pieces = [split_sentences(t) or [t] for t in texts]
+    everything = list(texts) + [s for piece in pieces for s in piece]
+    flat = embed(everything) if everything else np.zeros((0, DIMENSIONS), np.float32)
+    flat = np.asarray(flat, dtype=np.float32).reshape(-1, DIMENSIONS)
+    passages, start, sentences = flat[: len(texts)], len(texts), []
+    for piece in pieces:
+        sentences.append(flat[start : start + len(piece)])
+        start += len(piece)
+    return passages, sentences

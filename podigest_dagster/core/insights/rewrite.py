@@ -1,4 +1,4 @@
-"""Optional LLM polish: rewrite a chosen cluster's evidence into one crisp insight, validated, or keep
+"""Optional LLM polish: rewrite a chosen story's passages into one crisp insight, validated, or keep
 the extractive text and record why."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podigest_dagster import settings as podigest_settings
-from podigest_dagster.core.insights.ranking import TopItem
+from podigest_dagster.core.insights.selection import TopItem
 from podigest_dagster.core.text.sentences import word_count
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,9 @@ MAX_EVIDENCE = 5
 MAX_EVIDENCE_WORDS = 150
 
 SYSTEM_PROMPT = (
-    "You write one item of a daily digest of podcast insights. You get the idea's topic and transcript "
-    "excerpts from the shows that said it, each with the sentences around it for context. Write a single "
+    "You write one item of a daily digest of podcast insights. You get the item's topic, the names its "
+    "passage leaves unsaid, who said it, and transcript excerpts from the shows that told the story (the first "
+    "is the item's own passage), each with the sentences before it for context. Write a single "
     "self-contained insight of two or three sentences (15 to 90 words) that someone who heard none of the "
     "episodes understands: name its subject (the company, product, person, place or thing it is about) in "
     "the first sentence, then give the specific, non-obvious claim with its reason, number or consequence, "
@@ -53,9 +54,16 @@ class RewriteError(Exception):
     """A reply that cannot be used: the reason is recorded as the item's rewrite status."""
 
 
-def build_messages(evidence: list[str], topic: str = "") -> list[dict[str, str]]:
-    """The chat messages for one cluster: its topic and only its own evidence, each excerpt trimmed."""
+def build_messages(
+    evidence: list[str], topic: str = "", names: list[str] | None = None, speaker: str = ""
+) -> list[dict[str, str]]:
+    """The chat messages for one item: its topic, named referents, speaker and only its own story's passages,
+    each excerpt trimmed."""
     lines = [f"Topic: {' '.join(topic.split())}"] if topic.strip() else []
+    if names:
+        lines.append("Named referents: " + "; ".join(" ".join(n.split()) for n in names))
+    if speaker.strip():
+        lines.append(f"Said by: {' '.join(speaker.split())}")
     for i, text in enumerate(evidence[:MAX_EVIDENCE], start=1):
         trimmed = " ".join(text.split()[:MAX_EVIDENCE_WORDS])
         lines.append(f"Excerpt {i}: {trimmed}")
@@ -134,9 +142,11 @@ class InsightRewriter:
     def enabled(self) -> bool:
         return bool(self.settings.model)
 
-    def rewrite(self, evidence: list[str], topic: str = "") -> tuple[str | None, str]:
+    def rewrite(
+        self, evidence: list[str], topic: str = "", names: list[str] | None = None, speaker: str = ""
+    ) -> tuple[str | None, str]:
         """(new text or None, status): status is `llm` or `llm_failed: <reason>`."""
-        messages = build_messages(evidence, topic)
+        messages = build_messages(evidence, topic, names, speaker)
         reason = "no_attempt"
         for attempt in range(self.settings.retries + 1):
             estimate = estimate_tokens(messages, self.settings.max_output_tokens)
@@ -174,7 +184,7 @@ class InsightRewriter:
                 item.insight, item.rewrite_status = earlier, "llm"
                 self.reused += 1
                 continue
-            text, status = self.rewrite(item.evidence or [item.extractive_text], item.topic)
+            text, status = self.rewrite(item.evidence or [item.extractive_text], item.topic, item.names, item.speaker)
             item.rewrite_status = status
             if text:
                 item.insight = text

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from podigest_dagster.core.insights.candidates import Candidate, EpisodeTranscript
-from podigest_dagster.core.insights.clustering import Cluster
 from podigest_dagster.core.insights.embedding import DIMENSIONS
-from podigest_dagster.core.insights.ranking import Source, TopItem
+from podigest_dagster.core.insights.selection import Source, TopItem
+from podigest_dagster.core.insights.stories import Story
 from podigest_dagster.core.transcribe.segments import Segment
 
 PAST_EPISODES_PER_SHOW = 5
@@ -28,14 +28,14 @@ def vector_matrix(vectors: Sequence[Sequence[float]]) -> np.ndarray:
 
 
 def transcripts_from_rows(episode_rows: Iterable[Row], segment_rows: Iterable[Row]) -> list[EpisodeTranscript]:
-    """Episodes (id, podcast, title, feed, link, enclosure, language) with their (episode id, segment...) rows
-    in order."""
+    """Episodes (id, podcast, title, feed, link, enclosure, language, show notes) with their (episode id,
+    segment...) rows in order."""
     segments: dict[str, list[Segment]] = defaultdict(list)
     for episode_id, seq, start_s, end_s, text, avg_logprob, speaker in segment_rows:
         segments[episode_id].append(Segment(seq, start_s, end_s, text, avg_logprob, speaker=speaker))
     return [
-        EpisodeTranscript(eid, podcast, title, feed, segments[eid], link, enclosure, language)
-        for eid, podcast, title, feed, link, enclosure, language in episode_rows
+        EpisodeTranscript(eid, podcast, title, feed, segments[eid], link, enclosure, language, notes)
+        for eid, podcast, title, feed, link, enclosure, language, notes in episode_rows
     ]
 
 
@@ -57,32 +57,26 @@ def candidate_from_row(r: Row) -> Candidate:
     )
 
 
-def clusters_from_memberships(
-    candidates: list[Candidate],
-    vectors: np.ndarray,
-    memberships: Iterable[Row],
-    sentence_vectors: list[np.ndarray] | None = None,
-) -> list[Cluster]:
-    """Clusters rebuilt from (cluster id, candidate id, is representative, supports claim) rows over the
-    loaded candidates, with their members' stored sentence embeddings when given."""
+def stories_from_memberships(
+    candidates: list[Candidate], vectors: np.ndarray, memberships: Iterable[Row]
+) -> list[Story]:
+    """Stories rebuilt from (story id, candidate id, is lead, is coverage) rows over the loaded candidates."""
     position = {c.candidate_id: i for i, c in enumerate(candidates)}
     groups: dict[int, list[tuple[int, bool, bool]]] = defaultdict(list)
-    for cluster_id, candidate_id, is_rep, supports in memberships:
+    for story_id, candidate_id, is_lead, is_coverage in memberships:
         if candidate_id in position:
-            groups[cluster_id].append((position[candidate_id], bool(is_rep), bool(supports) or bool(is_rep)))
-    clusters = []
-    for cluster_id, entries in sorted(groups.items()):
-        indices = [i for i, _, _ in entries]
-        rep = next((i for i, is_rep, _ in entries if is_rep), indices[0])
-        sentences = [sentence_vectors[i] for i in indices] if sentence_vectors is not None else None
-        clusters.append(
-            Cluster(
-                cluster_id, [candidates[i] for i in indices], vectors[indices], candidates[rep], vectors[rep],
-                sentences, [ok for _, _, ok in entries],
-            )
-        )
-    return clusters
-
+            groups[story_id].append((position[candidate_id], bool(is_lead), bool(is_coverage)))
+    stories = []
+    for story_id, entries in sorted(groups.items()):
+        lead = next((i for i, is_lead, _ in entries if is_lead), entries[0][0])
+        coverage = [i for i, is_lead, cov in entries if cov and i != lead]
+        same_show = [i for i, is_lead, cov in entries if not cov and i != lead]
+        members = [lead, *coverage, *same_show]
+        stories.append(Story(
+            story_id, candidates[lead], vectors[lead], [candidates[i] for i in coverage],
+            [candidates[i] for i in same_show], vectors[members],
+        ))
+    return stories
 
 
 def candidate_row(day: date, c: Candidate) -> list[Any]:
@@ -91,13 +85,13 @@ def candidate_row(day: date, c: Candidate) -> list[Any]:
             c.score, json.dumps(c.features, sort_keys=True)]
 
 
-def membership_rows(day: date, clusters: list[Cluster]) -> list[list[Any]]:
-    """One insight_clusters row per member, flagging the representative."""
+def membership_rows(day: date, stories: list[Story]) -> list[list[Any]]:
+    """One insight_clusters row per passage of a story: the lead flagged as representative, the other shows'
+    passages as coverage (supports_claim), the number of shows as support."""
     return [
-        [day, c.cluster_id, m.candidate_id, m.candidate_id == c.representative.candidate_id, c.support,
-         m in c.supporting_members()]
-        for c in clusters
-        for m in c.members
+        [day, s.story_id, m.candidate_id, m is s.lead, s.shows, m is s.lead or any(m is c for c in s.coverage)]
+        for s in stories
+        for m in s.members
     ]
 
 

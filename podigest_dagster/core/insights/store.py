@@ -10,14 +10,14 @@ import numpy as np
 
 from podigest_dagster.core.insights import rows as insight_rows
 from podigest_dagster.core.insights.candidates import Candidate, EpisodeTranscript
-from podigest_dagster.core.insights.clustering import Cluster
 from podigest_dagster.core.insights.embedding import DIMENSIONS
-from podigest_dagster.core.insights.ranking import TopItem
+from podigest_dagster.core.insights.selection import TopItem
+from podigest_dagster.core.insights.stories import Story
 from podigest_dagster.warehouse.db import transaction
 
 DAY_EPISODES_SQL = """
 SELECT episode_id, coalesce(podcast, feed_url), coalesce(title, ''), feed_url, link, enclosure_url,
-  (SELECT max(t.language) FROM transcripts t WHERE t.episode_id = e.episode_id)
+  (SELECT max(t.language) FROM transcripts t WHERE t.episode_id = e.episode_id), show_notes
 FROM episodes e WHERE partition_date = ?
   AND EXISTS (SELECT 1 FROM transcript_segments s WHERE s.episode_id = e.episode_id)
 ORDER BY episode_id
@@ -55,7 +55,6 @@ JOIN insight_candidates k ON k.candidate_id = c.candidate_id
 JOIN insight_embeddings m ON m.candidate_id = c.candidate_id
 WHERE t.partition_date >= ? AND t.partition_date < ?
 """
-DAY_TOPICS_SQL = "SELECT candidate_id, topic FROM top_insights WHERE partition_date = ? AND topic IS NOT NULL"
 DAY_LLM_REWRITES_SQL = """
 SELECT candidate_id, extractive_text, insight FROM top_insights
 WHERE partition_date = ? AND rewrite_status = 'llm'
@@ -146,26 +145,21 @@ def load_unembedded(
     return todo, total
 
 
-def load_clusters(conn: duckdb.DuckDBPyConnection, day: date) -> list[Cluster]:
-    """The partition's stored clusters, rebuilt with their members, embeddings and representatives."""
-    candidates, vectors, sentence_vectors = load_candidates(conn, day)
+def load_stories(conn: duckdb.DuckDBPyConnection, day: date) -> list[Story]:
+    """The partition's stored stories, rebuilt with their passages and embeddings."""
+    candidates, vectors, _ = load_candidates(conn, day)
     memberships = conn.execute(DAY_MEMBERSHIPS_SQL, [day]).fetchall()
-    return insight_rows.clusters_from_memberships(candidates, vectors, memberships, sentence_vectors)
+    return insight_rows.stories_from_memberships(candidates, vectors, memberships)
 
 
 def load_past_sent(
     conn: duckdb.DuckDBPyConnection, day: date, lookback_days: int
 ) -> tuple[np.ndarray, list[str]]:
-    """What the previous `lookback_days` days sent: each item and every member of its cluster, as aligned
-    embeddings and texts, so a retelling that Whisper garbled differently is still known as a repeat."""
+    """What the previous `lookback_days` days sent: each item and every passage of its story, as aligned
+    embeddings and texts, so a retelling in other words is still known as a repeat."""
     window = [day - timedelta(days=lookback_days), day]
     found = conn.execute(PAST_SENT_SQL, [*window, *window]).fetchall()
     return insight_rows.vector_matrix([r[0] for r in found]), [r[1] for r in found]
-
-
-def load_topics(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, str]:
-    """The partition's stored topic lines by representative candidate id (a re-run reuses them)."""
-    return dict(conn.execute(DAY_TOPICS_SQL, [day]).fetchall())
 
 
 def load_llm_rewrites(conn: duckdb.DuckDBPyConnection, day: date) -> dict[tuple[str, str], str]:
@@ -227,9 +221,9 @@ def store_embeddings(
         conn.execute(DELETE_ORPHAN_EMBEDDINGS)
 
 
-def replace_clusters(conn: duckdb.DuckDBPyConnection, day: date, clusters: list[Cluster]) -> None:
-    """Swap the partition's cluster memberships in one transaction."""
-    memberships = insight_rows.membership_rows(day, clusters)
+def replace_stories(conn: duckdb.DuckDBPyConnection, day: date, stories: list[Story]) -> None:
+    """Swap the partition's story memberships (table insight_clusters) in one transaction."""
+    memberships = insight_rows.membership_rows(day, stories)
     with transaction(conn):
         conn.execute(DELETE_DAY_CLUSTERS, [day])
         if memberships:

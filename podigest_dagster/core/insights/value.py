@@ -17,7 +17,7 @@ import numpy as np
 
 from podigest_dagster.core.insights.embedding import DIMENSIONS
 from podigest_dagster.core.insights.learned import load_linear_regression
-from podigest_dagster.core.insights.scoring import HAND_FEATURES, extract_features, hand_inputs
+from podigest_dagster.core.insights.features import HAND_FEATURES, extract_features, hand_inputs
 from podigest_dagster.core.insights.text import has_unresolved_reference, refers_back
 
 MODEL_NAME = "value"
@@ -90,9 +90,22 @@ def value_inputs(
     return np.vstack(rows)
 
 
+@dataclass(frozen=True)
+class Floors:
+    """Value floors on the model's scale, chosen at training time and stored with the weights: below `pool` a
+    passage is not kept as a candidate; below `send` it is never sent and never counts as coverage."""
+
+    pool: float
+    send: float
+
+
 @lru_cache(maxsize=1)
 def shipped_model():
     return load_linear_regression(MODEL_NAME, FEATURE_NAMES)
+
+
+def shipped_floors() -> Floors:
+    return Floors(**shipped_model().meta["floors"])
 
 
 def predict_value(inputs: np.ndarray) -> np.ndarray:

