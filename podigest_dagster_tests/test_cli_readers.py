@@ -91,6 +91,11 @@ def test_digest_for_a_reader_without_interests_is_the_general_digest_with_a_foot
     assert main(["digest", "--date", "2024-03-05", "--reader", "Ann@Example.com"]) == 0
     out = capsys.readouterr().out
     assert "Heat pumps" in out and "## Why these items" in out and "general digest" in out
+    assert "— Jane Doe, City Signals" in out and "Also discussed on: Night Owls @ 0:41\n" in out
+    assert main(["digest", "--date", "2024-03-05", "--reader", "ann@example.com", "--format", "json"]) == 0
+    first = json.loads(capsys.readouterr().out)["items"][0]
+    assert (first["speaker"], first["why"]) == ("Jane Doe", "one of the day's top insights")
+    assert [c["podcast"] for c in first["coverage"]] == ["Night Owls"]
     assert main(["digest", "--date", "2024-03-05", "--reader", "zed@example.com"]) == 2
     assert "not a reader" in capsys.readouterr().err
 
