@@ -23,6 +23,7 @@ from podigest_dagster.core.insights.clustering import Cluster
 from podigest_dagster.core.insights.embedding import DIMENSIONS
 from podigest_dagster.core.insights.ranking import (
     RankingConfig,
+    Source,
     cluster_sources,
     eligible_clusters,
     item_topic,
@@ -48,11 +49,14 @@ TOP_REASON = "one of the day's top insights (no interest of yours came close tod
 
 @dataclass(frozen=True)
 class GeneralItem:
-    """An item of the day's general digest, by its representative passage: its (possibly rewritten) text and topic."""
+    """An item of the day's general digest, by its representative passage: its (possibly rewritten) text,
+    topic, who said it and the other shows that covered the story."""
 
     candidate_id: str
     insight: str
     topic: str = ""
+    speaker: str = ""
+    coverage: list[Source] = field(default_factory=list)
 
 
 @dataclass
@@ -125,11 +129,29 @@ def choose_for_reader(
             topics[rep.candidate_id] = item_topic(cluster, embed)
         topic = known.topic if known else topics[rep.candidate_id]
         text = known.insight if known else rep.text
-        items.append(DigestItem(rank, text, cluster.support, cluster_sources(cluster), topic=topic))
+        items.append(_item(rank, cluster, text, topic, known, reader.muted_shows))
         similarity, interest = closeness[cluster.cluster_id]
         reasons.append(_reason(reader, similarity, interest))
         ids.append(rep.candidate_id)
     return ReaderDigest(reader, Digest(date, items), reasons, ids)
+
+
+def _item(
+    rank: int, cluster: Cluster, text: str, topic: str, known: GeneralItem | None, muted: tuple[str, ...]
+) -> DigestItem:
+    """The reader's item of an idea: an idea of the general digest keeps its speaker and its coverage (less
+    the muted shows, the support counted again from what is left); the insights stage names neither for the
+    ideas it did not choose, so those have none."""
+    if known is None:
+        return DigestItem(rank, text, cluster.support, cluster_sources(cluster), topic=topic)
+    shows = {clean_text(s).casefold() for s in muted}
+    coverage = [s for s in known.coverage if clean_text(s.podcast).casefold() not in shows]
+    support = cluster.support
+    if known.coverage:
+        support = 1 + len({clean_text(s.podcast).casefold() for s in coverage})
+    return DigestItem(
+        rank, text, support, cluster_sources(cluster), topic=topic, speaker=known.speaker, coverage=coverage
+    )
 
 
 def _reason(reader: Reader, similarity: float, interest: str | None) -> str:

@@ -67,12 +67,15 @@ def load_pool(
     clusters = insight_store.load_clusters(conn, day)
     past, past_texts = insight_store.load_past_sent(conn, day, lookback_days)
     rows = digest_store.load_general_rows(conn, date)
-    general = {cid: GeneralItem(cid, insight, topic) for _, cid, insight, topic in rows}
+    general = {
+        cid: GeneralItem(cid, insight, topic, speaker, sources_from_json(coverage))
+        for _, cid, insight, topic, speaker, coverage in rows
+    }
     sent_to = {}
     for reader in readers or []:
         vectors, texts = digest_store.load_reader_sent(conn, reader.key, date, lookback_days)
         sent_to[reader.key] = (np.asarray(vectors, dtype=np.float32).reshape(len(vectors), DIMENSIONS), texts)
-    return DayPool(clusters, past, past_texts, general, [cid for _, cid, _, _ in rows], sent_to)
+    return DayPool(clusters, past, past_texts, general, [row[1] for row in rows], sent_to)
 
 
 def digest_for(reader: Reader, general: Digest, pool: DayPool | None, embed: Embed) -> ReaderDigest:
@@ -96,6 +99,7 @@ def stored_row(chosen: ReaderDigest) -> tuple[str, str, str, str]:
     ids = [*chosen.candidate_ids, *[""] * (len(items) - len(chosen.candidate_ids))]
     for item, source_item, why, cid in zip(items, chosen.digest.items, chosen.reasons, ids, strict=False):
         item["sources"] = [asdict(s) for s in source_item.sources]
+        item["coverage"] = [asdict(s) for s in source_item.coverage]
         item["why"] = why
         item["candidate_id"] = cid
     interests = json.dumps(list(chosen.reader.interests), ensure_ascii=False)
@@ -112,6 +116,8 @@ def from_stored(reader: Reader, date: str, kind: str, items_json: str) -> Reader
             int(i.get("support") or 1),
             sources_from_json(json.dumps(i.get("sources") or [])),
             topic=str(i.get("topic") or ""),
+            speaker=str(i.get("speaker") or ""),
+            coverage=sources_from_json(json.dumps(i.get("coverage") or [])),
         )
         for n, i in enumerate(items, start=1)
     ]

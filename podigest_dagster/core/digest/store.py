@@ -182,11 +182,12 @@ def write_digest_files(folder: Path, date: str, rendered: Renderings) -> dict[st
 # --- per-reader digests (readers.yaml) ---------------------------------------------------------------
 
 
-def load_general_rows(conn: duckdb.DuckDBPyConnection, date: str) -> list[tuple[int, str, str, str]]:
-    """The day's general top items as (rank, representative candidate_id, insight as sent, topic)."""
+def load_general_rows(conn: duckdb.DuckDBPyConnection, date: str) -> list[tuple]:
+    """The day's general top items as (rank, representative candidate_id, insight as sent, topic, speaker,
+    coverage JSON); "" for a speaker or coverage the row does not have."""
     return conn.execute(
-        "SELECT rank, candidate_id, insight, coalesce(topic, '') FROM top_insights WHERE partition_date = ? "
-        "ORDER BY rank",
+        "SELECT rank, candidate_id, insight, coalesce(topic, ''), coalesce(speaker, ''), coalesce(coverage, '') "
+        "FROM top_insights WHERE partition_date = ? ORDER BY rank",
         [date],
     ).fetchall()
 
