@@ -10,7 +10,12 @@ from podigest_dagster import settings
 from podigest_dagster.cli import main
 from podigest_dagster.core.search import store as search_store
 from podigest_dagster.warehouse.db import derived_write_connection, read_connection, write_connection
-from podigest_dagster_tests.support.archive import HOSTILE_INSIGHT, site_archive
+from podigest_dagster_tests.support.archive import (
+    HOSTILE_INSIGHT,
+    HOSTILE_SHOW,
+    HOSTILE_SPEAKER,
+    site_archive,
+)
 
 DEMO_MP3 = settings.demo_dir() / "audio" / "city-signals-2026-11-27.mp3"
 
@@ -41,9 +46,15 @@ def test_search_prints_each_moment_with_its_words_marked_and_a_link_that_plays_t
     assert "1 moment for 'parking thousands'" in out
     assert "**parking**" in out and "**thousands**" in out and "@ 0:00" in out
     assert "play: https://cdn.example.org/evil-1.mp3#t=0" in out
+    assert f"\n   — {HOSTILE_SPEAKER}, {HOSTILE_SHOW}\n" in out
     assert main(["search", "parking", "--mode", "words", "--format", "json"]) == 0
     (hit,) = json.loads(capsys.readouterr().out)
     assert hit["snippet"] == HOSTILE_INSIGHT and hit["highlights"] == ["parking"] and hit["date"] == "2024-03-05"
+    assert hit["speaker"] == HOSTILE_SPEAKER
+    assert main(["search", "heat pumps", "--mode", "words", "--format", "json"]) == 0
+    assert sorted((h["podcast"], h["speaker"]) for h in json.loads(capsys.readouterr().out)) == [
+        ("City Signals", "Jane Doe"), ("Night Owls", ""),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

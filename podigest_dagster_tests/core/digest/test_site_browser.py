@@ -218,5 +218,7 @@ def test_the_archive_search_finds_what_was_said_and_plays_it_from_there(browser,
     marks = browser.find_elements("css selector", "li.hit mark")
     assert [m.text for m in marks] == ["parking", "thousands"]
     assert browser.find_element("css selector", "li.hit .snippet").get_attribute("textContent") == HOSTILE_INSIGHT
+    said = browser.find_element("css selector", "li.hit .speaker").get_attribute("textContent")
+    assert said == f"— {HOSTILE_SPEAKER}, {HOSTILE_SHOW}"
     assert browser.find_element("css selector", "li.hit audio").get_attribute("src").endswith("#t=0")
     assert console_errors(browser) == []
