@@ -81,13 +81,17 @@ def test_nothing_to_choose_from_is_an_empty_digest_not_filler(embedder):
     assert chosen.digest.items == [] and chosen.reasons == []
 
 
-def test_an_idea_of_the_general_digest_keeps_its_speaker_and_its_coverage_less_the_muted_shows(clusters, embedder):
+def test_an_idea_of_the_general_digest_keeps_its_speaker_and_its_coverage_less_the_muted_shows(
+    clusters, embedder
+):
     parking = next(c for c in clusters if "parking" in c.representative.text.lower())
     cid = parking.representative.candidate_id
     coverage = [Source("Grid Talk", "Streets", "https://cdn.example.org/energy-1.mp3#t=40", 40.0),
                 Source("Kitchen Science", "Lots", "https://cdn.example.org/food-1.mp3#t=9", 9.0)]  # fmt: skip
     general = {cid: GeneralItem(cid, parking.representative.text, "Parking", "Donald Shoup", coverage)}
-    reader = Reader("g@example.com", interests=("free parking and city land",), muted_shows=("kitchen science",))
+    reader = Reader(
+        "g@example.com", interests=("free parking and city land",), muted_shows=("kitchen science",)
+    )
     chosen = choose_for_reader(reader, DAY, clusters, embedder.embed, general)
     by_id = dict(zip(chosen.candidate_ids, chosen.digest.items, strict=True))
     item = by_id[cid]
@@ -103,8 +107,14 @@ def test_a_reader_digest_json_carries_the_speaker_the_coverage_and_why_and_survi
                           ["matched your interest: AI hiring"], ["c1"])  # fmt: skip
     data = json.loads(render_reader(chosen, "json"))
     (got,) = data["items"]
-    assert (got["speaker"], got["why"], data["reader"]) == ("Lenny Rachitsky", "matched your interest: AI hiring", "h@example.com")
-    assert got["coverage"] == [{"podcast": "Show A", "episode": "Ep", "url": "https://a.example/a#t=2700", "start_s": 2700.0}]
+    assert (got["speaker"], got["why"], data["reader"]) == (
+        "Lenny Rachitsky",
+        "matched your interest: AI hiring",
+        "h@example.com",
+    )
+    assert got["coverage"] == [
+        {"podcast": "Show A", "episode": "Ep", "url": "https://a.example/a#t=2700", "start_s": 2700.0}
+    ]
     key, kind, _, items = stored_row(chosen)
     again = from_stored(chosen.reader, DAY, kind, items)
     assert again.digest == chosen.digest and again.reasons == chosen.reasons

@@ -159,7 +159,9 @@ def test_a_hit_names_its_speaker_where_the_transcript_does_and_never_a_placehold
                       if h.episode_id == "energy-1"]  # fmt: skip
     assert (meaning.how, meaning.speaker) == ("meaning", "Ada Lovelace")
     with read_connection(index_path) as conn:
-        assert conn.execute("SELECT speaker FROM passages WHERE candidate_id = 'p-heat'").fetchone() == ("Ada Lovelace",)
+        assert conn.execute("SELECT speaker FROM passages WHERE candidate_id = 'p-heat'").fetchone() == (
+            "Ada Lovelace",
+        )
 
 
 def test_show_and_since_filters(index_path):
