@@ -86,6 +86,8 @@ def _hit_text(number: int, hit: Any, bold: bool) -> str:
         f"{number}. {where} @ {format_timestamp(hit.start_s)}  ({hit.day}; matched by {hit.how})",
         f"   {marked}",
     ]
+    if hit.speaker:
+        lines.append(f"   — {', '.join(part for part in (hit.speaker, hit.podcast) if part)}")
     url = hit.play_url()
     if url:
         lines.append(f"   play: {url}")
@@ -96,6 +98,7 @@ def _hit_json(hit: Any) -> dict:
     return {
         "podcast": hit.podcast,
         "episode": hit.episode,
+        "speaker": hit.speaker,
         "date": hit.day,
         "start_s": hit.start_s,
         "end_s": hit.end_s,

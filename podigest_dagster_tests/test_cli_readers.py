@@ -10,7 +10,12 @@ from podigest_dagster import settings
 from podigest_dagster.cli import main
 from podigest_dagster.core.search import store as search_store
 from podigest_dagster.warehouse.db import derived_write_connection, read_connection, write_connection
-from podigest_dagster_tests.support.archive import HOSTILE_INSIGHT, site_archive
+from podigest_dagster_tests.support.archive import (
+    HOSTILE_INSIGHT,
+    HOSTILE_SHOW,
+    HOSTILE_SPEAKER,
+    site_archive,
+)
 
 DEMO_MP3 = settings.demo_dir() / "audio" / "city-signals-2026-11-27.mp3"
 
@@ -41,9 +46,15 @@ def test_search_prints_each_moment_with_its_words_marked_and_a_link_that_plays_t
     assert "1 moment for 'parking thousands'" in out
     assert "**parking**" in out and "**thousands**" in out and "@ 0:00" in out
     assert "play: https://cdn.example.org/evil-1.mp3#t=0" in out
+    assert f"\n   — {HOSTILE_SPEAKER}, {HOSTILE_SHOW}\n" in out
     assert main(["search", "parking", "--mode", "words", "--format", "json"]) == 0
     (hit,) = json.loads(capsys.readouterr().out)
     assert hit["snippet"] == HOSTILE_INSIGHT and hit["highlights"] == ["parking"] and hit["date"] == "2024-03-05"
+    assert hit["speaker"] == HOSTILE_SPEAKER
+    assert main(["search", "heat pumps", "--mode", "words", "--format", "json"]) == 0
+    assert sorted((h["podcast"], h["speaker"]) for h in json.loads(capsys.readouterr().out)) == [
+        ("City Signals", "Jane Doe"), ("Night Owls", ""),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -91,6 +102,11 @@ def test_digest_for_a_reader_without_interests_is_the_general_digest_with_a_foot
     assert main(["digest", "--date", "2024-03-05", "--reader", "Ann@Example.com"]) == 0
     out = capsys.readouterr().out
     assert "Heat pumps" in out and "## Why these items" in out and "general digest" in out
+    assert "— Jane Doe, City Signals" in out and "Also discussed on: Night Owls @ 0:41\n" in out
+    assert main(["digest", "--date", "2024-03-05", "--reader", "ann@example.com", "--format", "json"]) == 0
+    first = json.loads(capsys.readouterr().out)["items"][0]
+    assert (first["speaker"], first["why"]) == ("Jane Doe", "one of the day's top insights")
+    assert [c["podcast"] for c in first["coverage"]] == ["Night Owls"]
     assert main(["digest", "--date", "2024-03-05", "--reader", "zed@example.com"]) == 2
     assert "not a reader" in capsys.readouterr().err
 

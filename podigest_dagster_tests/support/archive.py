@@ -20,8 +20,10 @@ def add_episode(
     audio_url: str | None = None,
     link: str | None = None,
     seconds_per_segment: float = 5.0,
+    speakers: list[str | None] | None = None,
 ) -> None:
-    """An episode published on `day` with one transcript segment per text, `seconds_per_segment` apart."""
+    """An episode published on `day` with one transcript segment per text, `seconds_per_segment` apart,
+    each spoken by its entry of `speakers` (none named when not given)."""
     now = datetime.now(UTC)
     conn.execute(
         "INSERT INTO episodes (episode_id, feed_url, podcast, title, partition_date, date_status, link, "
@@ -39,11 +41,13 @@ def add_episode(
             now,
         ],
     )
+    named = speakers or [None] * len(segments)
     conn.executemany(
-        "INSERT INTO transcript_segments (episode_id, seq, start_s, end_s, text, source) VALUES (?, ?, ?, ?, ?, 'test')",
+        "INSERT INTO transcript_segments (episode_id, seq, start_s, end_s, text, source, speaker) "
+        "VALUES (?, ?, ?, ?, ?, 'test', ?)",
         [
-            [episode_id, seq, seq * seconds_per_segment, (seq + 1) * seconds_per_segment, text]
-            for seq, text in enumerate(segments)
+            [episode_id, seq, seq * seconds_per_segment, (seq + 1) * seconds_per_segment, text, speaker]
+            for seq, (text, speaker) in enumerate(zip(segments, named, strict=True))
         ],
     )
 
@@ -57,12 +61,14 @@ def add_passage(
     text: str,
     vector: np.ndarray,
     score: float = 0.6,
+    seq: int = 0,
 ) -> None:
-    """An insight candidate with its embedding, as insight_embeddings stores it."""
+    """An insight candidate made of segments `seq` and `seq + 1`, with its embedding, as insight_embeddings
+    stores it."""
     conn.execute(
         "INSERT INTO insight_candidates (candidate_id, partition_date, episode_id, seq_start, seq_end, start_s, "
-        "end_s, raw_text, text, score, features) VALUES (?, ?, ?, 0, 1, ?, ?, ?, ?, ?, '{}')",
-        [candidate_id, day, episode_id, start_s, start_s + 10.0, text, text, score],
+        "end_s, raw_text, text, score, features) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}')",
+        [candidate_id, day, episode_id, seq, seq + 1, start_s, start_s + 10.0, text, text, score],
     )
     conn.execute(
         "INSERT INTO insight_embeddings (candidate_id, model, embedding) VALUES (?, 'all-MiniLM-L6-v2', ?::FLOAT[384])",
@@ -101,25 +107,31 @@ def add_top_insights(
             )
 
 
-def add_digest(conn, day: str, items: list[tuple[str, str, int, list[dict]]]) -> None:
-    """A stored digest of the day, as daily_digest stores it: (topic, insight, support, sources) per item."""
-    from podigest_dagster.core.digest.render import Digest, DigestItem, render_all, sources_from_json
+def add_digest(conn, day: str, items: list[tuple]) -> None:
+    """A stored digest of the day, as daily_digest stores it: (topic, insight, support, sources[, speaker[,
+    coverage]]) per item; an item without the last two is one stored before migration 008."""
+    from podigest_dagster.core.digest.render import Digest, render_all
     from podigest_dagster.core.digest.store import save_digest
 
-    digest = Digest(
-        day,
-        [
-            DigestItem(rank, insight, support, sources_from_json(json.dumps(sources)), topic=topic)
-            for rank, (topic, insight, support, sources) in enumerate(items, start=1)
-        ],
-    )
+    digest = Digest(day, [digest_item(rank, *item) for rank, item in enumerate(items, start=1)])
     save_digest(conn, digest, render_all(digest), datetime.now(UTC))
+
+
+def digest_item(rank: int, topic: str, insight: str, support: int, sources: list[dict], speaker: str = "",
+                coverage: list[dict] | None = None):  # fmt: skip
+    """One digest item from sources and coverage as top_insights stores them."""
+    from podigest_dagster.core.digest.render import DigestItem, sources_from_json
+
+    return DigestItem(rank, insight, support, sources_from_json(json.dumps(sources)), topic=topic, speaker=speaker,
+                      coverage=sources_from_json(json.dumps(coverage or [])))  # fmt: skip
 
 
 HOSTILE_SHOW = "Evil <img src=x onerror=alert(1)> Radio"
 HOSTILE_EPISODE = "Ep <script>alert(2)</script>"
 HOSTILE_INSIGHT = "<script>alert(3)</script> Free parking costs cities <b>thousands</b> a year per space."
 HOSTILE_TOPIC = "<img src=y onerror=alert(4)>"
+HOSTILE_SPEAKER = "<script>alert(6)</script> Mallory <i>"
+HEAT_SPEAKER = "Jane Doe"
 HEAT_INSIGHT = (
     "Heat pumps deliver roughly three times more heat than the electricity they consume, because they move "
     "heat rather than make it."
@@ -128,8 +140,9 @@ HEAT_INSIGHT = (
 
 def site_archive(conn, audio_dir, web_audio_url: str, local_audio) -> dict[str, float]:
     """Two days for the web archive: 2024-03-05 with two items (one all hostile text), 2024-03-04 empty.
-    City Signals' audio is on the web (`web_audio_url`); Night Owls has only a cached local copy
-    (`local_audio`, copied under `audio_dir`). Returns each show's cited second."""
+    The heat-pump story is City Signals' (said by Jane Doe) and Night Owls covered it too; the hostile item
+    is one show's. City Signals' audio is on the web (`web_audio_url`); Night Owls has only a cached local
+    copy (`local_audio`, copied under `audio_dir`). Returns each show's cited second."""
     import shutil
     from pathlib import Path
 
@@ -137,7 +150,7 @@ def site_archive(conn, audio_dir, web_audio_url: str, local_audio) -> dict[str, 
     cached.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(local_audio, cached)
     add_episode(conn, "city-1", "2024-03-05", "City Signals", ["heat pumps move heat"], title="Cooler streets",
-                audio_url=web_audio_url)  # fmt: skip
+                audio_url=web_audio_url, speakers=[HEAT_SPEAKER])  # fmt: skip
     add_episode(conn, "owls-1", "2024-03-05", "Night Owls", ["heat pumps again"], title="Winter",
                 audio_url="file:///srv/podcasts/owls.mp3", link="javascript:alert(5)")  # fmt: skip
     conn.execute(
@@ -145,7 +158,8 @@ def site_archive(conn, audio_dir, web_audio_url: str, local_audio) -> dict[str, 
         "VALUES ('owls-1', '2024-03-05', 'ok', ?, 'audio/mpeg', ?)",
         [str(cached), cached.stat().st_size],
     )
-    add_episode(conn, "evil-1", "2024-03-05", HOSTILE_SHOW, [HOSTILE_INSIGHT], title=HOSTILE_EPISODE)
+    add_episode(conn, "evil-1", "2024-03-05", HOSTILE_SHOW, [HOSTILE_INSIGHT], title=HOSTILE_EPISODE,
+                speakers=[HOSTILE_SPEAKER])  # fmt: skip
     starts = {"City Signals": 24.0, "Night Owls": 41.0, HOSTILE_SHOW: 12.0}
     add_digest(
         conn,
@@ -153,9 +167,11 @@ def site_archive(conn, audio_dir, web_audio_url: str, local_audio) -> dict[str, 
         [
             ("Heat pumps", HEAT_INSIGHT, 2, [
                 source("City Signals", "Cooler streets", "city-1", starts["City Signals"], web_audio_url),
+            ], HEAT_SPEAKER, [
                 source("Night Owls", "Winter", "owls-1", starts["Night Owls"], "file:///srv/podcasts/owls.mp3"),
             ]),
-            (HOSTILE_TOPIC, HOSTILE_INSIGHT, 1, [source(HOSTILE_SHOW, HOSTILE_EPISODE, "evil-1", starts[HOSTILE_SHOW])]),
+            (HOSTILE_TOPIC, HOSTILE_INSIGHT, 1, [source(HOSTILE_SHOW, HOSTILE_EPISODE, "evil-1", starts[HOSTILE_SHOW])],
+             HOSTILE_SPEAKER, []),
         ],
     )  # fmt: skip
     add_digest(conn, "2024-03-04", [])

@@ -126,8 +126,10 @@ def choose_for_reader(
     for k, story in enumerate(chosen):
         known = general.get(story.lead.candidate_id)
         if known:
-            item = DigestItem(k + 1, known.insight, known.support, known.sources, known.topic, known.speaker,
-                              known.coverage)
+            muted = {clean_text(s).casefold() for s in reader.muted_shows}
+            coverage = [s for s in known.coverage if clean_text(s.podcast).casefold() not in muted]
+            support = 1 + len({clean_text(s.podcast).casefold() for s in coverage})
+            item = DigestItem(k + 1, known.insight, support, known.sources, known.topic, known.speaker, coverage)
         else:
             top = built[k]
             item = DigestItem(k + 1, top.insight, top.support, top.sources, top.topic, top.speaker, top.coverage)

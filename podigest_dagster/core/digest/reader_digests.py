@@ -71,10 +71,10 @@ def load_pool(
     rows = digest_store.load_general_rows(conn, date)
     sent = {item.rank: item for item in digest_store.load_top_insights(conn, date).items}
     general = {}
-    for rank, cid, insight, topic in rows:
+    for rank, cid, insight, topic, speaker, _ in rows:
         item = sent.get(rank)
         general[cid] = GeneralItem(
-            cid, insight, topic, item.speaker if item else "", item.support if item else 1,
+            cid, insight, topic, speaker, item.support if item else 1,
             list(item.sources) if item else [], list(item.coverage) if item else [],
         )
     episodes = episode_infos(insight_store.load_day_transcripts(conn, day)) if readers else {}
@@ -82,7 +82,7 @@ def load_pool(
     for reader in readers or []:
         vectors, _ = digest_store.load_reader_sent(conn, reader.key, date, lookback_days)
         sent_to[reader.key] = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), DIMENSIONS)
-    return DayPool(stories, past, general, [cid for _, cid, _, _ in rows], episodes, sent_to)
+    return DayPool(stories, past, general, [row[1] for row in rows], episodes, sent_to)
 
 
 def digest_for(reader: Reader, general: Digest, pool: DayPool | None, embed: Embed) -> ReaderDigest:
@@ -105,6 +105,7 @@ def stored_row(chosen: ReaderDigest) -> tuple[str, str, str, str]:
     ids = [*chosen.candidate_ids, *[""] * (len(items) - len(chosen.candidate_ids))]
     for item, source_item, why, cid in zip(items, chosen.digest.items, chosen.reasons, ids, strict=False):
         item["sources"] = [asdict(s) for s in source_item.sources]
+        item["coverage"] = [asdict(s) for s in source_item.coverage]
         item["why"] = why
         item["candidate_id"] = cid
     interests = json.dumps(list(chosen.reader.interests), ensure_ascii=False)
@@ -121,6 +122,8 @@ def from_stored(reader: Reader, date: str, kind: str, items_json: str) -> Reader
             int(i.get("support") or 1),
             sources_from_json(json.dumps(i.get("sources") or [])),
             topic=str(i.get("topic") or ""),
+            speaker=str(i.get("speaker") or ""),
+            coverage=sources_from_json(json.dumps(i.get("coverage") or [])),
         )
         for n, i in enumerate(items, start=1)
     ]

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from podigest_dagster.core.insights.selection import Source
 from podigest_dagster.core.text.display import clean_text
+from podigest_dagster.core.transcribe.publisher import speaker_name
 
 BRAND = "podigest"
 NO_INSIGHTS = "No insights today: no new episode said anything worth your time."
@@ -24,6 +25,9 @@ NO_INSIGHTS = "No insights today: no new episode said anything worth your time."
 
 @dataclass(frozen=True)
 class DigestItem:
+    """One item: its text, who said it ("" when unknown), where (sources) and the other shows' passages on
+    the same story (coverage, empty when one show told it; rows stored before migration 008 have neither)."""
+
     rank: int
     insight: str
     support: int
@@ -45,8 +49,10 @@ def subject(date: str) -> str:
 
 
 def sources_from_json(raw: str | None) -> list[Source]:
-    """Parse a top_insights `sources` JSON list, ignoring entries that are not objects."""
+    """Parse a top_insights `sources` (or `coverage`) JSON list, ignoring entries that are not objects."""
     entries = json.loads(raw) if raw else []
+    if not isinstance(entries, list):
+        return []
     return [_source_from_dict(entry) for entry in entries if isinstance(entry, dict)]
 
 
@@ -94,8 +100,46 @@ def source_label(source: Source) -> str:
     return f"{label} @ {stamp}" if stamp else label
 
 
-def support_line(support: int) -> str:
-    return f"Heard on {support} podcast{'' if support == 1 else 's'}"
+ALSO_DISCUSSED = "Also discussed on"
+
+
+def named_speaker(speaker: str | None) -> str:
+    """The speaker as one clean line, or "" when unknown or only a diarization placeholder ("Speaker 1")."""
+    return clean_text(speaker_name(speaker))
+
+
+def item_show(item: DigestItem) -> str:
+    """The show the item is quoted from: its first source's podcast."""
+    return clean_text(item.sources[0].podcast) if item.sources else ""
+
+
+def speaker_line(item: DigestItem) -> str:
+    """Who said it, as "Name, Show" ("" when the transcript names no one)."""
+    name = named_speaker(item.speaker)
+    if not name:
+        return ""
+    show = item_show(item)
+    return f"{name}, {show}" if show else name
+
+
+def covered_by(item: DigestItem) -> int:
+    """How many shows told the story: the item's own and each other show in its coverage (0 without coverage)."""
+    own = item_show(item).casefold()
+    others = {clean_text(s.podcast).casefold() for s in item.coverage} - {own}
+    return 1 + len(others) if item.coverage else 0
+
+
+def coverage_line(item: DigestItem) -> str:
+    """ "Covered by N shows", or "" when one show told it."""
+    count = covered_by(item)
+    return f"Covered by {count} shows" if count else ""
+
+
+def coverage_label(source: Source) -> str:
+    """ "Show @ 45:00" (cleaned, not escaped): one entry of the "Also discussed on" line."""
+    show = clean_text(source.podcast) or clean_text(source.episode) or "untitled show"
+    stamp = format_timestamp(source.start_s)
+    return f"{show} @ {stamp}" if stamp else show
 
 
 _MD_ACTIVE = re.compile(r"([\\`*_{}\[\]()<>#|~!&$])")
@@ -122,13 +166,22 @@ def render_markdown(digest: Digest) -> str:
     for item in digest.items:
         topic = f"**{escape_markdown(item.topic)}** — " if clean_text(item.topic) else ""
         lines.append(f"{item.rank}. {topic}{escape_markdown(item.insight)}")
-        lines.append(f"   *{support_line(item.support)}*")
+        if speaker_line(item):
+            lines.append(f"   *— {escape_markdown(speaker_line(item))}*")
         for source in item.sources:
-            label = escape_markdown(source_label(source))
-            url = safe_url(source.url)
-            lines.append(f"   - [{label}]({_markdown_url(url)})" if url else f"   - {label}")
+            lines.append(f"   - {_markdown_link(source_label(source), source.url)}")
+        if item.coverage:
+            # a blank line first: otherwise the line would continue the last source's bullet
+            also = ", ".join(_markdown_link(coverage_label(s), s.url) for s in item.coverage)
+            lines += ["", f"   *{coverage_line(item)}*", "", f"   {ALSO_DISCUSSED}: {also}"]
         lines.append("")
     return "\n".join(lines)
+
+
+def _markdown_link(label: str, url: str | None) -> str:
+    """An escaped label, linked when the URL is http(s)."""
+    safe = safe_url(url)
+    return f"[{escape_markdown(label)}]({_markdown_url(safe)})" if safe else escape_markdown(label)
 
 
 def render_text(digest: Digest) -> str:
@@ -139,12 +192,22 @@ def render_text(digest: Digest) -> str:
     for item in digest.items:
         topic = f"{clean_text(item.topic).upper()}: " if clean_text(item.topic) else ""
         lines.append(f"{item.rank}. {topic}{clean_text(item.insight)}")
-        lines.append(f"   {support_line(item.support)}")
+        if speaker_line(item):
+            lines.append(f"   — {speaker_line(item)}")
         for source in item.sources:
             url = safe_url(source.url)
             lines.append(f"   - {source_label(source)}" + (f": {url}" if url else ""))
+        if item.coverage:
+            also = ", ".join(_text_link(coverage_label(s), s.url) for s in item.coverage)
+            lines += [f"   {coverage_line(item)}", f"   {ALSO_DISCUSSED}: {also}"]
         lines.append("")
     return "\n".join(lines)
+
+
+def _text_link(label: str, url: str | None) -> str:
+    """ "Label (url)", or the label alone when the URL is not http(s)."""
+    safe = safe_url(url)
+    return f"{label} ({safe})" if safe else label
 
 
 TEMPLATE_PACKAGE = "podigest_dagster.core.digest"
@@ -182,8 +245,10 @@ def _html_item(item: DigestItem) -> dict[str, object]:
         "rank": int(item.rank),
         "topic": clean_text(item.topic),
         "insight": clean_text(item.insight),
-        "support": support_line(item.support),
+        "speaker": speaker_line(item),
         "sources": [_html_source(source) for source in item.sources],
+        "covered_by": coverage_line(item),
+        "coverage": [{"label": coverage_label(s), "url": safe_url(s.url)} for s in item.coverage],
     }
 
 
@@ -194,11 +259,13 @@ def render_html(digest: Digest) -> str:
         title=subject(digest.date),
         items=[_html_item(item) for item in digest.items],
         no_insights=NO_INSIGHTS,
+        also_discussed=ALSO_DISCUSSED,
     )
 
 
 def to_contract(digest: Digest) -> dict:
-    """The digest in the documented JSON contract shape (text verbatim; consumers escape)."""
+    """The digest in the documented JSON contract shape (text verbatim; consumers escape). Fields are only
+    ever added: `speaker` ("" when unknown) and `coverage` (the other shows' moments) came after the rest."""
     return {
         "date": digest.date,
         "items": [
@@ -206,15 +273,18 @@ def to_contract(digest: Digest) -> dict:
                 "rank": item.rank,
                 "topic": item.topic,
                 "insight": item.insight,
+                "speaker": named_speaker(item.speaker),
                 "support": item.support,
-                "sources": [
-                    {"podcast": s.podcast, "episode": s.episode, "url": s.url, "start_s": s.start_s}
-                    for s in item.sources
-                ],
+                "sources": [_contract_source(s) for s in item.sources],
+                "coverage": [_contract_source(s) for s in item.coverage],
             }
             for item in digest.items
         ],
     }
+
+
+def _contract_source(s: Source) -> dict:
+    return {"podcast": s.podcast, "episode": s.episode, "url": s.url, "start_s": s.start_s}
 
 
 def render_json(digest: Digest) -> str:

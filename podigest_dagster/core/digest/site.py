@@ -6,10 +6,10 @@
     search.html           the search form (results come from `podigest site serve`)
     style.css, digests.xml, audio/   the one stylesheet, the RSS feed, local copies of non-web audio
 
-Every source has an HTML5 player that starts at the cited second (media fragment `#t=`) and a link to its
-episode. Nothing is loaded from elsewhere but the episodes' own audio: no font, script or CDN. All text
-comes from strangers' feeds and transcripts and only reaches the page through autoescape; only http(s)
-links are written (and our own relative paths).
+Every source, and every other show's moment on the same story (coverage), has an HTML5 player that starts
+at the cited second (media fragment `#t=`) and a link to its episode. Nothing is loaded from elsewhere but
+the episodes' own audio: no font, script or CDN. All text comes from strangers' feeds and transcripts and
+only reaches the page through autoescape; only http(s) links are written (and our own relative paths).
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from podigest_dagster.core.digest import store
 from podigest_dagster.core.digest.render import (
+    ALSO_DISCUSSED,
     BRAND,
+    coverage_line,
     format_timestamp,
     safe_url,
-    sources_from_json,
-    support_line,
+    speaker_line,
 )
 from podigest_dagster.core.digest.rss import FEED_FILE, build_feed
 from podigest_dagster.core.text.display import clean_text
@@ -55,13 +56,15 @@ AUDIO_SUFFIXES = {"audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/x-m4a": ".m4
 
 def templates() -> Environment:
     """The site's templates; every value is escaped on output."""
-    return Environment(
+    env = Environment(
         loader=PackageLoader(TEMPLATE_PACKAGE, TEMPLATE_FOLDER),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["also_discussed"] = ALSO_DISCUSSED
+    return env
 
 
 @dataclass(frozen=True)
@@ -92,17 +95,32 @@ class Player:
         what = " — ".join(p for p in (self.podcast, self.episode) if p) or "the episode"
         return f"Play {what} from {self.stamp}" if self.stamp else f"Play {what}"
 
+    @property
+    def moment(self) -> str:
+        """ "Show @ 45:00": the show and the cited second, as the "Also discussed on" line names it."""
+        show = self.podcast or "Untitled show"
+        return f"{show} @ {self.stamp}" if self.stamp else show
+
+    @property
+    def timed_link(self) -> str | None:
+        """Where a link to this moment goes: the audio from its second (site-relative when a local copy),
+        else the episode."""
+        return self.audio or self.link
+
 
 @dataclass(frozen=True)
 class Item:
-    """A digest item on a page."""
+    """A digest item on a page: who said it ("Name, Show" or ""), its sources and the other shows that
+    covered the story (`covered_by` is "" when one show told it)."""
 
     date: str
     rank: int
     topic: str
     insight: str
-    support: str
+    speaker: str
     players: list[Player]
+    covered_by: str = ""
+    coverage: list[Player] = field(default_factory=list)
 
 
 @dataclass
@@ -164,21 +182,19 @@ def load_archive(
     """Every stored digest as pages, with each cited episode's audio and page."""
     days = {date: Day(date) for date, _ in store.load_archive_days(conn)}
     rows = store.load_archive_items(conn)
-    parsed = [
-        (date, rank, insight, support, sources_from_json(raw), topic)
-        for date, rank, insight, support, raw, topic in rows
-    ]
-    episode_ids = [s.episode_id for *_, sources, _ in parsed for s in sources if s.episode_id]
+    episode_ids = [s.episode_id for _, i in rows for s in [*i.sources, *i.coverage] if s.episode_id]
     media_rows = store.load_episode_media(conn, episode_ids)
     media = {eid: _media(row, audio_root) for eid, row in media_rows.items()}
     shows: dict[str, Show] = {}
-    for date, rank, insight, support, sources, topic in parsed:
-        players = [_player(s, media.get(s.episode_id or "")) for s in sources]
+    for date, stored in rows:
+        players = [_player(s, media.get(s.episode_id or "")) for s in stored.sources]
+        coverage = [_player(s, media.get(s.episode_id or "")) for s in stored.coverage]
         item = Item(
-            date, int(rank), clean_text(topic), clean_text(insight), support_line(int(support)), players
-        )
+            date, int(stored.rank), clean_text(stored.topic), clean_text(stored.insight), speaker_line(stored),
+            players, coverage_line(stored), coverage,
+        )  # fmt: skip
         days.setdefault(date, Day(date)).items.append(item)
-        for player in players:
+        for player in [*players, *coverage]:
             show = shows.setdefault(
                 player.show_slug, Show(player.podcast or "Untitled show", player.show_slug)
             )

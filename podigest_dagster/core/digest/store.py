@@ -25,17 +25,31 @@ from podigest_dagster.warehouse.db import transaction
 FILE_SUFFIXES = {"md": "markdown", "html": "html", "txt": "text", "json": "json"}
 
 
+ITEM_COLUMNS = "rank, insight, support, sources, topic, speaker, coverage"
+"""What a digest item is made of, in top_insights and digest_items alike."""
+
+
+def _item(row: tuple) -> DigestItem:
+    """A digest item from its ITEM_COLUMNS; a row from before migration 008 has no speaker or coverage."""
+    rank, insight, support, sources, topic, speaker, coverage = row
+    return DigestItem(
+        int(rank),
+        insight,
+        int(support),
+        sources_from_json(sources),
+        topic or "",
+        speaker=speaker or "",
+        coverage=sources_from_json(coverage),
+    )
+
+
 def load_top_insights(conn: duckdb.DuckDBPyConnection, date: str) -> Digest:
     """The partition's ranked insights as a Digest (empty when the day had none)."""
     rows = conn.execute(
-        "SELECT rank, insight, support, sources, topic FROM top_insights WHERE partition_date = ? ORDER BY rank",
+        f"SELECT {ITEM_COLUMNS} FROM top_insights WHERE partition_date = ? ORDER BY rank",  # noqa: S608
         [date],
     ).fetchall()
-    items = [
-        DigestItem(int(rank), insight, int(support), sources_from_json(sources), topic or "")
-        for rank, insight, support, sources, topic in rows
-    ]
-    return Digest(date=date, items=items)
+    return Digest(date=date, items=[_item(row) for row in rows])
 
 
 def save_digest(
@@ -60,17 +74,17 @@ def save_digest(
         )
         if digest.items:
             conn.executemany(
-                "INSERT INTO digest_items (partition_date, rank, insight, support, sources, topic) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO digest_items (partition_date, {ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                 [
-                    [digest.date, item.rank, item.insight, item.support, _sources_json(item), item.topic or None]
+                    [digest.date, item.rank, item.insight, item.support, _sources_json(item.sources),
+                     item.topic or None, item.speaker or None, _sources_json(item.coverage)]
                     for item in digest.items
-                ],
+                ],  # fmt: skip
             )
 
 
-def _sources_json(item: DigestItem) -> str:
-    return json.dumps([asdict(source) for source in item.sources], ensure_ascii=False)
+def _sources_json(sources: list[Source]) -> str:
+    return json.dumps([asdict(source) for source in sources], ensure_ascii=False)
 
 
 def load_stored_digest(conn: duckdb.DuckDBPyConnection, date: str) -> Digest | None:
@@ -78,12 +92,10 @@ def load_stored_digest(conn: duckdb.DuckDBPyConnection, date: str) -> Digest | N
     if not conn.execute("SELECT 1 FROM digests WHERE partition_date = ?", [date]).fetchone():
         return None
     rows = conn.execute(
-        "SELECT rank, insight, support, sources, topic FROM digest_items WHERE partition_date = ? ORDER BY rank",
+        f"SELECT {ITEM_COLUMNS} FROM digest_items WHERE partition_date = ? ORDER BY rank",  # noqa: S608
         [date],
     ).fetchall()
-    return Digest(
-        date, [DigestItem(int(r), i, int(s), sources_from_json(src), t or "") for r, i, s, src, t in rows]
-    )
+    return Digest(date, [_item(row) for row in rows])
 
 
 def load_rendering(conn: duckdb.DuckDBPyConnection, date: str, column: str) -> str | None:
@@ -170,11 +182,12 @@ def write_digest_files(folder: Path, date: str, rendered: Renderings) -> dict[st
 # --- per-reader digests (readers.yaml) ---------------------------------------------------------------
 
 
-def load_general_rows(conn: duckdb.DuckDBPyConnection, date: str) -> list[tuple[int, str, str, str]]:
-    """The day's general top items as (rank, representative candidate_id, insight as sent, topic)."""
+def load_general_rows(conn: duckdb.DuckDBPyConnection, date: str) -> list[tuple]:
+    """The day's general top items as (rank, representative candidate_id, insight as sent, topic, speaker,
+    coverage JSON); "" for a speaker or coverage the row does not have."""
     return conn.execute(
-        "SELECT rank, candidate_id, insight, coalesce(topic, '') FROM top_insights WHERE partition_date = ? "
-        "ORDER BY rank",
+        "SELECT rank, candidate_id, insight, coalesce(topic, ''), coalesce(speaker, ''), coalesce(coverage, '') "
+        "FROM top_insights WHERE partition_date = ? ORDER BY rank",
         [date],
     ).fetchall()
 
@@ -232,12 +245,12 @@ def load_archive_days(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
     ).fetchall()
 
 
-def load_archive_items(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str, int, str, str]]:
-    """Every stored digest item as (day, rank, insight, support, sources JSON, topic), by day and rank."""
-    return conn.execute(
-        "SELECT CAST(partition_date AS VARCHAR), rank, insight, support, sources, coalesce(topic, '') "
-        "FROM digest_items ORDER BY partition_date, rank"
+def load_archive_items(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, DigestItem]]:
+    """Every stored digest item with its day, by day and rank."""
+    rows = conn.execute(
+        f"SELECT CAST(partition_date AS VARCHAR), {ITEM_COLUMNS} FROM digest_items ORDER BY partition_date, rank"  # noqa: S608
     ).fetchall()
+    return [(row[0], _item(row[1:])) for row in rows]
 
 
 def load_episode_media(conn: duckdb.DuckDBPyConnection, episode_ids: list[str]) -> dict[str, tuple]:

@@ -16,8 +16,8 @@ from functools import lru_cache
 import numpy as np
 
 from podigest_dagster.core.insights.embedding import DIMENSIONS
-from podigest_dagster.core.insights.learned import load_linear_regression
 from podigest_dagster.core.insights.features import HAND_FEATURES, extract_features, hand_inputs
+from podigest_dagster.core.insights.learned import load_linear_regression
 from podigest_dagster.core.insights.text import has_unresolved_reference, refers_back
 
 MODEL_NAME = "value"

@@ -3,7 +3,8 @@ stored embeddings, fused by reciprocal rank; each hit is a moment (show, episode
 whose matching words are marked, ready to play from that second.
 
 Every text here comes from feeds and transcripts: hits carry plain strings and each renderer escapes
-them for its own output (the site's templates autoescape; the terminal gets clean one-line text).
+them for its own output (the site's templates autoescape; the terminal gets clean one-line text). A hit
+names its speaker only where the transcript names one, never a diarization placeholder ("Speaker 1").
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from podigest_dagster.core.search import store
 from podigest_dagster.core.text.display import clean_text
+from podigest_dagster.core.transcribe.publisher import speaker_name
 from podigest_dagster.warehouse.db import read_connection
 
 MODES = ("both", "words", "meaning")
@@ -52,7 +54,8 @@ class Fragment:
 
 @dataclass
 class Hit:
-    """One moment that matched: where, when, a marked snippet, how it matched and its fused score."""
+    """One moment that matched: where, when, who said it ("" when unnamed), a marked snippet, how it
+    matched and its fused score."""
 
     episode_id: str
     start_s: float
@@ -66,6 +69,7 @@ class Hit:
     audio_url: str | None = None
     link: str | None = None
     snippet: list[Fragment] = field(default_factory=list)
+    speaker: str = ""
 
     @property
     def how(self) -> str:
@@ -136,14 +140,16 @@ def search(
 
 
 def fuse(words: list[tuple], meaning: list[tuple]) -> list[Hit]:
-    """Reciprocal-rank fusion of segment hits and passage hits, each (episode_id, start, end, text, score).
+    """Reciprocal-rank fusion of segment hits and passage hits, each (episode_id, start, end, text, score,
+    speaker).
 
     A passage and the matching segments inside it are one moment: it starts at the best segment (where
     the words were said) and scores both ranks."""
     hits: list[Hit] = []
-    for rank, (episode_id, start, end, text, _) in enumerate(words, start=1):
-        hits.append(Hit(episode_id, float(start), float(end), text, 1 / (RRF_K + rank), {"words"}))
-    for rank, (episode_id, start, end, text, _) in enumerate(meaning, start=1):
+    for rank, (episode_id, start, end, text, _, speaker) in enumerate(words, start=1):
+        rrf = 1 / (RRF_K + rank)
+        hits.append(Hit(episode_id, float(start), float(end), text, rrf, {"words"}, speaker=speaker or ""))
+    for rank, (episode_id, start, end, text, _, speaker) in enumerate(meaning, start=1):
         inside = [h for h in hits if h.episode_id == episode_id and start - 0.5 <= h.start_s <= end]
         bonus = 1 / (RRF_K + rank)
         if inside:
@@ -155,7 +161,9 @@ def fuse(words: list[tuple], meaning: list[tuple]) -> list[Hit]:
                     anchor.score += other.score
                     hits.remove(other)
         else:
-            hits.append(Hit(episode_id, float(start), float(end), text, bonus, {"meaning"}))
+            hits.append(
+                Hit(episode_id, float(start), float(end), text, bonus, {"meaning"}, speaker=speaker or "")
+            )
     return sorted(hits, key=lambda h: (-h.score, h.episode_id, h.start_s))
 
 
@@ -169,6 +177,7 @@ def _describe(conn: duckdb.DuckDBPyConnection, query: str, hits: list[Hit]) -> N
         day, podcast, title, audio_url, link = episodes.get(hit.episode_id, ("", "", "", None, None))
         hit.day, hit.podcast, hit.episode = day or "", clean_text(podcast), clean_text(title)
         hit.audio_url, hit.link = audio_url, link
+        hit.speaker = clean_text(speaker_name(hit.speaker))
         hit.snippet = mark(snippet, lambda word: stems.get(word) in terms)
 
 

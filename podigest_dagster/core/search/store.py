@@ -5,7 +5,8 @@ The index is a separate file derived from the warehouse: it is rebuildable (dele
 warehouse and its backups, its day updates take their own writer lock instead of the warehouse's,
 and it works the same when the warehouse is a DuckLake catalog (whose tables cannot carry the fts
 extension's index). It holds per day: the episodes, their transcript segments (BM25 over `text`) and
-the insight passages with their MiniLM embeddings (semantic search), copied from the warehouse.
+the insight passages with their MiniLM embeddings (semantic search), copied from the warehouse, each with
+its speaker as the transcript names it (a passage: the speaker of its first segment; NULL when unnamed).
 """
 
 from __future__ import annotations
@@ -24,16 +25,17 @@ from podigest_dagster.warehouse.db import transaction
 TABLE = "segments"
 # Bumped when this file's tables change; the DuckDB version is part of it because the fts extension's
 # internal tables, which the day updates write, belong to its version. A mismatch means a rebuild.
-LAYOUT = f"search-1/duckdb-{duckdb.__version__}"
+LAYOUT = f"search-2/duckdb-{duckdb.__version__}"
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR)",
     "CREATE TABLE IF NOT EXISTS episodes (episode_id VARCHAR NOT NULL, partition_date DATE NOT NULL, "
     "podcast VARCHAR, title VARCHAR, audio_url VARCHAR, link VARCHAR)",
     "CREATE TABLE IF NOT EXISTS segments (doc_id BIGINT NOT NULL, partition_date DATE NOT NULL, "
-    "episode_id VARCHAR NOT NULL, seq INTEGER, start_s DOUBLE, end_s DOUBLE, text VARCHAR)",
+    "episode_id VARCHAR NOT NULL, seq INTEGER, start_s DOUBLE, end_s DOUBLE, text VARCHAR, speaker VARCHAR)",
     "CREATE TABLE IF NOT EXISTS passages (candidate_id VARCHAR NOT NULL, partition_date DATE NOT NULL, "
-    f"episode_id VARCHAR NOT NULL, start_s DOUBLE, end_s DOUBLE, text VARCHAR, embedding FLOAT[{DIMENSIONS}])",
+    f"episode_id VARCHAR NOT NULL, start_s DOUBLE, end_s DOUBLE, text VARCHAR, embedding FLOAT[{DIMENSIONS}], "
+    "speaker VARCHAR)",
     "CREATE TABLE IF NOT EXISTS indexed_days (partition_date DATE NOT NULL, episodes INTEGER, "
     "segments INTEGER, passages INTEGER, indexed_at TIMESTAMPTZ)",
 ]
@@ -55,14 +57,15 @@ FROM episodes e WHERE e.partition_date = ?
 ORDER BY e.episode_id
 """
 WAREHOUSE_SEGMENTS_SQL = """
-SELECT s.episode_id, e.partition_date, s.seq, s.start_s, s.end_s, s.text
+SELECT s.episode_id, e.partition_date, s.seq, s.start_s, s.end_s, s.text, s.speaker
 FROM transcript_segments s JOIN episodes e ON e.episode_id = s.episode_id
 WHERE e.partition_date = ? ORDER BY s.episode_id, s.seq
 """
 WAREHOUSE_PASSAGES_SQL = """
-SELECT c.candidate_id, e.partition_date, c.episode_id, c.start_s, c.end_s, c.text, m.embedding
+SELECT c.candidate_id, e.partition_date, c.episode_id, c.start_s, c.end_s, c.text, m.embedding, s.speaker
 FROM insight_candidates c JOIN episodes e ON e.episode_id = c.episode_id
 JOIN insight_embeddings m ON m.candidate_id = c.candidate_id
+LEFT JOIN transcript_segments s ON s.episode_id = c.episode_id AND s.seq = c.seq_start
 WHERE e.partition_date = ? ORDER BY c.episode_id, c.start_s, c.candidate_id
 """
 
@@ -175,7 +178,7 @@ def _insert_day(conn: duckdb.DuckDBPyConnection, rows: DayRows) -> int:
         conn.register("incoming_segments", rows.segments)
         conn.execute(
             "INSERT INTO segments SELECT ? + row_number() OVER (ORDER BY episode_id, seq) - 1, partition_date, "
-            "episode_id, seq, start_s, end_s, text FROM incoming_segments",
+            "episode_id, seq, start_s, end_s, text, speaker FROM incoming_segments",
             [first],
         )
         conn.unregister("incoming_segments")
@@ -183,7 +186,7 @@ def _insert_day(conn: duckdb.DuckDBPyConnection, rows: DayRows) -> int:
         conn.register("incoming_passages", rows.passages)
         conn.execute(
             "INSERT INTO passages SELECT candidate_id, partition_date, episode_id, start_s, end_s, text, "  # noqa: S608
-            f"embedding::FLOAT[{DIMENSIONS}] FROM incoming_passages"
+            f"embedding::FLOAT[{DIMENSIONS}], speaker FROM incoming_passages"
         )
         conn.unregister("incoming_passages")
     conn.execute("DELETE FROM indexed_days WHERE partition_date = ?", [rows.day])
@@ -208,13 +211,14 @@ def index_summary(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 FILTERS = "($show IS NULL OR contains(lower(e.podcast), lower($show))) AND ($since IS NULL OR e.partition_date >= $since)"
 WORD_HITS_SQL = f"""
 WITH words AS ({fts.bm25_sql(TABLE)})
-SELECT s.episode_id, s.start_s, s.end_s, s.text, w.score
+SELECT s.episode_id, s.start_s, s.end_s, s.text, w.score, s.speaker
 FROM words w JOIN segments s ON s.doc_id = w.name JOIN episodes e ON e.episode_id = s.episode_id
 WHERE {FILTERS}
 ORDER BY w.score DESC, s.doc_id LIMIT $limit
 """  # noqa: S608 - constants only
 MEANING_HITS_SQL = f"""
-SELECT p.episode_id, p.start_s, p.end_s, p.text, array_inner_product(p.embedding, $vector::FLOAT[{DIMENSIONS}]) AS score
+SELECT p.episode_id, p.start_s, p.end_s, p.text, array_inner_product(p.embedding, $vector::FLOAT[{DIMENSIONS}]) AS score,
+       p.speaker
 FROM passages p JOIN episodes e ON e.episode_id = p.episode_id
 WHERE {FILTERS} AND array_inner_product(p.embedding, $vector::FLOAT[{DIMENSIONS}]) >= $floor
 ORDER BY score DESC, p.candidate_id LIMIT $limit
@@ -231,7 +235,7 @@ STEMS_SQL = (
 def word_hits(
     conn: duckdb.DuckDBPyConnection, query: str, show: str | None, since: date | None, limit: int
 ) -> list[tuple]:
-    """(episode_id, start_s, end_s, text, BM25 score) of the best-matching segments."""
+    """(episode_id, start_s, end_s, text, BM25 score, speaker) of the best-matching segments."""
     params = {"query": query, "show": show, "since": since, "limit": limit}
     return conn.execute(WORD_HITS_SQL, params).fetchall()
 
@@ -244,7 +248,7 @@ def meaning_hits(
     limit: int,
     floor: float,
 ) -> list[tuple]:
-    """(episode_id, start_s, end_s, text, cosine) of the passages closest in meaning, at least `floor`."""
+    """(episode_id, start_s, end_s, text, cosine, speaker) of the passages closest in meaning, at least `floor`."""
     params = {"vector": vector, "show": show, "since": since, "limit": limit, "floor": floor}
     return conn.execute(MEANING_HITS_SQL, params).fetchall()
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import pytest
 
 from podigest_dagster.core.digest.render import Digest, DigestItem, Source, render_all
 from podigest_dagster.core.digest.store import (
+    load_archive_items,
     load_feed_entries,
     load_rendering,
+    load_stored_digest,
+    load_top_insights,
     remove_stale_temp_files,
     save_digest,
     write_atomic,
@@ -82,3 +87,51 @@ def test_feed_entries_link_to_the_first_sources_episode_page_else_its_audio_neve
         "2024-03-02": "https://cdn.example/2.mp3",
         "2024-03-01": "https://show.example/episodes/1",
     }
+
+
+_COVERAGE = [Source("Show A", "The talent war", "https://a.example/a.mp3#t=2700", 2700.0, 2710.0, "a-1")]
+
+
+def test_speaker_and_coverage_go_from_top_insights_to_digest_items_and_back(tmp_path):
+    db_path = tmp_path / "warehouse.duckdb"
+    source = Source("Lenny's Podcast", "Hiring", "https://l.example/l.mp3#t=5", 5.0, 15.0, "l-1")
+    with write_connection(db_path) as conn:
+        conn.execute(
+            "INSERT INTO top_insights (partition_date, rank, cluster_id, candidate_id, insight, extractive_text, "
+            "support, score, sources, rewrite_status, topic, speaker, coverage) "
+            "VALUES ('2024-03-05', 1, 1, 'c1', 'Kernels are scarce.', 'Kernels are scarce.', 2, 0.9, ?, "
+            "'extractive', 'AI hiring', 'Lenny Rachitsky', ?)",
+            [json.dumps([asdict(source)]), json.dumps([asdict(s) for s in _COVERAGE])],
+        )
+        digest = load_top_insights(conn, "2024-03-05")
+        assert digest.items == [
+            DigestItem(1, "Kernels are scarce.", 2, [source], "AI hiring", speaker="Lenny Rachitsky", coverage=_COVERAGE)
+        ]
+        save_digest(conn, digest, render_all(digest), datetime.now(UTC))
+    with read_connection(db_path) as conn:
+        assert load_stored_digest(conn, "2024-03-05") == digest
+        assert load_archive_items(conn) == [("2024-03-05", digest.items[0])]
+        assert "Also discussed on: Show A @ 45:00" in load_rendering(conn, "2024-03-05", "text")
+
+
+def test_rows_written_before_migration_008_load_with_no_speaker_and_no_coverage(tmp_path):
+    db_path = tmp_path / "warehouse.duckdb"
+    with write_connection(db_path) as conn:
+        conn.execute(
+            "INSERT INTO top_insights (partition_date, rank, cluster_id, candidate_id, insight, extractive_text, "
+            "support, score, sources, rewrite_status) VALUES ('2024-03-05', 1, 1, 'c1', 'Old.', 'Old.', 2, 0.9, "
+            """'[{"podcast": "S", "episode": "E", "url": null, "start_s": 3}]', 'extractive')"""
+        )
+        conn.execute(
+            "INSERT INTO digests (partition_date, item_count, markdown, html, text, json, created_at) "
+            "VALUES ('2024-03-04', 1, '', '', '', '{}', now())"
+        )
+        conn.execute(
+            "INSERT INTO digest_items (partition_date, rank, insight, support, sources) VALUES ('2024-03-04', 1, "
+            """'Older.', 1, '[{"podcast": "S", "episode": "E", "url": null, "start_s": 3}]')"""
+        )
+        (fresh,) = load_top_insights(conn, "2024-03-05").items
+        (stored,) = load_stored_digest(conn, "2024-03-04").items
+    for item in (fresh, stored):
+        assert (item.speaker, item.coverage, item.sources[0].podcast) == ("", [], "S")
+    assert "Old." in render_all(Digest("2024-03-05", [fresh])).text

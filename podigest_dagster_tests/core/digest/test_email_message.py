@@ -111,3 +111,21 @@ def test_list_unsubscribe_takes_mailto_and_https_only():
         list_unsubscribe_value("javascript:alert(1)")
     with pytest.raises(InvalidAddressError):
         list_unsubscribe_value("https://example.org/a>, <https://evil.example/")
+
+
+def test_the_digest_email_names_the_speaker_and_the_other_shows_in_both_parts():
+    from podigest_dagster.core.digest.render import Digest, DigestItem, Source, render_html, render_text
+
+    item = DigestItem(
+        1, "Kernel engineers are the scarcest hires.", 2, [Source("Lenny's Podcast", "Ep", "https://x.example/l#t=5", 5.0)],
+        speaker="Lenny Rachitsky <b>", coverage=[Source("Show A", "Ep", "https://x.example/a#t=2700", 2700.0)],
+    )  # fmt: skip
+    digest = Digest("2024-03-05", [item])
+    message = _message(text=render_text(digest), html=render_html(digest))
+    parsed = message_from_bytes(message.as_bytes(), policy=default_policy)
+    plain = parsed.get_body(("plain",)).get_content()
+    assert "— Lenny Rachitsky <b>, Lenny's Podcast" in plain
+    assert "Also discussed on: Show A @ 45:00 (https://x.example/a#t=2700)" in plain
+    html = parsed.get_body(("html",)).get_content()
+    assert "— Lenny Rachitsky &lt;b&gt;, Lenny&#x27;s Podcast" in html and "<b>" not in html
+    assert '<a href="https://x.example/a#t=2700"' in html and "Covered by 2 shows" in html

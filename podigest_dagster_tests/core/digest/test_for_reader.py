@@ -4,11 +4,14 @@ quality floor, never padded, one item per idea, and the general digest for a rea
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
-from podigest_dagster.core.digest.for_reader import TOP_REASON, choose_for_reader
+from podigest_dagster.core.digest.for_reader import TOP_REASON, GeneralItem, ReaderDigest, choose_for_reader
+from podigest_dagster.core.digest.reader_digests import from_stored, render_reader, stored_row
 from podigest_dagster.core.digest.readers import Reader
+from podigest_dagster.core.digest.render import Digest, DigestItem, Source
 from podigest_dagster.core.insights.embedding import Embedder
 from podigest_dagster.core.insights.pipeline import run_day
 from podigest_dagster.core.insights.ranking import RankingConfig
@@ -76,3 +79,47 @@ def test_an_interest_nothing_comes_close_to_leaves_the_general_order_and_says_so
 def test_nothing_to_choose_from_is_an_empty_digest_not_filler(embedder):
     chosen = choose_for_reader(Reader("f@example.com", interests=("sleep",)), DAY, [], embedder.embed, {})
     assert chosen.digest.items == [] and chosen.reasons == []
+
+
+def test_an_idea_of_the_general_digest_keeps_its_speaker_and_its_coverage_less_the_muted_shows(
+    clusters, embedder
+):
+    parking = next(c for c in clusters if "parking" in c.representative.text.lower())
+    cid = parking.representative.candidate_id
+    coverage = [Source("Grid Talk", "Streets", "https://cdn.example.org/energy-1.mp3#t=40", 40.0),
+                Source("Kitchen Science", "Lots", "https://cdn.example.org/food-1.mp3#t=9", 9.0)]  # fmt: skip
+    general = {cid: GeneralItem(cid, parking.representative.text, "Parking", "Donald Shoup", coverage)}
+    reader = Reader(
+        "g@example.com", interests=("free parking and city land",), muted_shows=("kitchen science",)
+    )
+    chosen = choose_for_reader(reader, DAY, clusters, embedder.embed, general)
+    by_id = dict(zip(chosen.candidate_ids, chosen.digest.items, strict=True))
+    item = by_id[cid]
+    assert (item.speaker, item.coverage, item.support) == ("Donald Shoup", coverage[:1], 2)
+    assert all(i.speaker == "" and i.coverage == [] for c, i in by_id.items() if c != cid)
+
+
+def test_a_reader_digest_json_carries_the_speaker_the_coverage_and_why_and_survives_being_stored():
+    item = DigestItem(1, "Kernels are scarce.", 2, [Source("Lenny's Podcast", "Ep", "https://l.example/l#t=5", 5.0)],
+                      topic="AI hiring", speaker="Lenny Rachitsky",
+                      coverage=[Source("Show A", "Ep", "https://a.example/a#t=2700", 2700.0, 2710.0, "a-1")])  # fmt: skip
+    chosen = ReaderDigest(Reader("h@example.com", interests=("AI hiring",)), Digest(DAY, [item]),
+                          ["matched your interest: AI hiring"], ["c1"])  # fmt: skip
+    data = json.loads(render_reader(chosen, "json"))
+    (got,) = data["items"]
+    assert (got["speaker"], got["why"], data["reader"]) == (
+        "Lenny Rachitsky",
+        "matched your interest: AI hiring",
+        "h@example.com",
+    )
+    assert got["coverage"] == [
+        {"podcast": "Show A", "episode": "Ep", "url": "https://a.example/a#t=2700", "start_s": 2700.0}
+    ]
+    key, kind, _, items = stored_row(chosen)
+    again = from_stored(chosen.reader, DAY, kind, items)
+    assert again.digest == chosen.digest and again.reasons == chosen.reasons
+    text = render_reader(again, "text")
+    assert "— Lenny Rachitsky, Lenny's Podcast" in text and "Also discussed on: Show A @ 45:00" in text
+    old = json.dumps([{"rank": 1, "insight": "Old.", "support": 1, "sources": [], "why": "w"}])
+    (pre_008,) = from_stored(chosen.reader, DAY, "reader", old).digest.items
+    assert (pre_008.speaker, pre_008.coverage) == ("", [])

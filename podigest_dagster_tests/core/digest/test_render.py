@@ -1,4 +1,5 @@
-"""Rendering: every format escapes hostile text, links to the exact moment, and JSON keeps the contract."""
+"""Rendering: every format escapes hostile text, links to the exact moment, names who said it and the
+other shows that covered the story, and JSON keeps the contract."""
 
 from __future__ import annotations
 
@@ -100,7 +101,6 @@ def test_only_http_and_https_urls_survive():
 def test_markdown_links_each_source_to_its_moment():
     md = render_markdown(_digest())
     assert "[Latent Talk — Ep 12: Kernels @ 12:03](https://pod.example/ep12.mp3#t=723)" in md
-    assert "Heard on 2 podcasts" in md
     assert md.index("Kernel engineers") < md.index("alert")
 
 
@@ -147,8 +147,8 @@ def test_json_has_exactly_the_contract_shape():
     assert set(data) == {"date", "items"}
     assert data["date"] == "2024-03-05"
     first = data["items"][0]
-    assert set(first) == {"rank", "topic", "insight", "support", "sources"}
-    assert (first["rank"], first["support"]) == (1, 2)
+    assert set(first) == {"rank", "topic", "insight", "speaker", "support", "sources", "coverage"}
+    assert (first["rank"], first["support"], first["speaker"], first["coverage"]) == (1, 2, "", [])
     assert set(first["sources"][0]) == {"podcast", "episode", "url", "start_s"}
     assert first["sources"][0]["start_s"] == 723.4
     assert data["items"][1]["insight"] == HOSTILE
@@ -247,3 +247,135 @@ def test_html_has_no_external_resource_or_script_whatever_the_input():
     assert not {"script", "style", "link", "img", "iframe", "object", "form"} & set(parsed.tags)
     assert "src" not in parsed.attrs_seen and not any(a.startswith("on") for a in parsed.attrs_seen)
     assert markup.startswith("<!DOCTYPE html>\n") and markup.endswith("</html>\n")
+
+
+# --- who said it, and the other shows that covered the story -------------------------------------------
+
+LENNY = Source("Lenny's Podcast", "Hiring in AI", "https://pod.example/lenny.mp3#t=723", 723.4, 740.0, "lenny-1")
+COVERAGE = [
+    Source("Show A", "The talent war", "https://pod.example/a.mp3#t=2700", 2700.0, 2710.0, "a-1"),
+    Source("Show B", "Labs", "https://pod.example/b.mp3#t=3730", 3730.0, 3741.0, "b-1"),
+]
+
+
+def _covered(speaker: str = "Lenny Rachitsky", coverage: list[Source] | None = None) -> Digest:
+    story = DigestItem(1, "Kernel engineers are the scarcest hires in AI labs.", 3, [LENNY], topic="AI hiring",
+                       speaker=speaker, coverage=COVERAGE if coverage is None else coverage)  # fmt: skip
+    alone = DigestItem(2, "Batteries got ninety percent cheaper in a decade.", 1,
+                       [Source("Grid Talk", "Storage", "https://pod.example/g.mp3#t=5", 5.0)])  # fmt: skip
+    return Digest("2024-03-05", [story, alone])
+
+
+def _md_html(digest: Digest) -> str:
+    return MarkdownIt("commonmark").render(render_markdown(digest))
+
+
+def test_the_speaker_line_reads_name_comma_show_in_every_format():
+    digest = _covered()
+    assert render.speaker_line(digest.items[0]) == "Lenny Rachitsky, Lenny's Podcast"
+    for rendered in (render_markdown(digest), render_text(digest), render_html(digest).replace("&#x27;", "'")):
+        assert "Lenny Rachitsky, Lenny's Podcast" in rendered
+    text = render_text(digest).splitlines()
+    assert text[text.index("1. AI HIRING: Kernel engineers are the scarcest hires in AI labs.") + 1] == (
+        "   — Lenny Rachitsky, Lenny's Podcast"
+    )
+    assert json.loads(render_json(digest))["items"][0]["speaker"] == "Lenny Rachitsky"
+
+
+def test_an_item_with_coverage_says_also_discussed_on_with_each_shows_timed_link_in_every_format():
+    digest = _covered()
+    text = render_text(digest)
+    assert "   Covered by 3 shows\n" in text
+    assert (
+        "   Also discussed on: Show A @ 45:00 (https://pod.example/a.mp3#t=2700), "
+        "Show B @ 1:02:10 (https://pod.example/b.mp3#t=3730)"
+    ) in text
+    md = render_markdown(digest)
+    assert (
+        "Also discussed on: [Show A @ 45:00](https://pod.example/a.mp3#t=2700), "
+        "[Show B @ 1:02:10](https://pod.example/b.mp3#t=3730)"
+    ) in md
+    rendered_md = _parse_html(_md_html(digest))
+    assert "https://pod.example/a.mp3#t=2700" in rendered_md.hrefs and "https://pod.example/b.mp3#t=3730" in rendered_md.hrefs
+    assert "Also discussed on:" in "".join(rendered_md.text)
+    markup = render_html(digest)
+    parsed = _parse_html(markup)
+    assert parsed.hrefs == [
+        "https://pod.example/lenny.mp3#t=723", "https://pod.example/a.mp3#t=2700", "https://pod.example/b.mp3#t=3730",
+        "https://pod.example/g.mp3#t=5",
+    ]  # fmt: skip
+    flat = " ".join("".join(parsed.text).split())
+    assert "Covered by 3 shows" in flat and "Also discussed on: Show A @ 45:00, Show B @ 1:02:10" in flat
+    coverage = json.loads(render_json(digest))["items"][0]["coverage"]
+    assert coverage == [
+        {"podcast": "Show A", "episode": "The talent war", "url": "https://pod.example/a.mp3#t=2700", "start_s": 2700.0},
+        {"podcast": "Show B", "episode": "Labs", "url": "https://pod.example/b.mp3#t=3730", "start_s": 3730.0},
+    ]  # fmt: skip
+
+
+def test_the_lines_of_an_item_come_in_order_topic_text_speaker_sources_coverage():
+    text = render_text(_covered())
+    order = ["AI HIRING", "Kernel engineers", "Lenny Rachitsky, Lenny's Podcast", "Lenny's Podcast — Hiring in AI",
+             "Covered by 3 shows", "Also discussed on"]  # fmt: skip
+    positions = [text.index(part) for part in order]
+    assert positions == sorted(positions)
+    markup = render_html(_covered()).replace("&#x27;", "'")
+    positions = [markup.index(part) for part in ["AI hiring", *order[1:]]]
+    assert positions == sorted(positions)
+
+
+def test_an_item_without_coverage_has_no_covered_by_or_support_wording():
+    digest = _covered(coverage=[])
+    for rendered in (render_markdown(digest), render_text(digest), render_html(digest)):
+        for wording in ("Covered by", "Also discussed on", "Heard on", "podcasts agree", "support"):
+            assert wording not in rendered, wording
+    assert json.loads(render_json(digest))["items"][0]["coverage"] == []
+
+
+def test_covered_by_counts_each_other_show_once():
+    twice = [*COVERAGE, Source("show a", "Again", "https://pod.example/a2.mp3#t=9", 9.0), Source("Lenny's Podcast", "x")]
+    assert render.covered_by(_covered(coverage=twice).items[0]) == 3
+    assert render.covered_by(_covered(coverage=[]).items[0]) == 0
+
+
+def test_no_speaker_or_only_a_diarization_placeholder_shows_no_speaker_line():
+    for speaker in ("", "Speaker 1", "Guest 2", "Unknown", "SPEAKER_00"):
+        digest = _covered(speaker=speaker)
+        assert render.speaker_line(digest.items[0]) == ""
+        for rendered in (render_markdown(digest), render_text(digest), render_html(digest)):
+            assert not speaker or speaker not in rendered
+            assert "— Lenny" not in rendered and "— ," not in rendered
+            assert "Lenny's Podcast — Hiring" in rendered.replace("&#x27;", "'")  # the source is still there
+        assert json.loads(render_json(digest))["items"][0]["speaker"] == ""
+
+
+HOSTILE_SPEAKER = '<script>alert("s")</script> *Jane* [x](javascript:alert(4))'
+
+
+def test_a_hostile_speaker_and_coverage_are_escaped_in_every_format():
+    evil = Source('<img src=x onerror=alert(5)> Radio', "Ep <b>", "javascript:alert(6)", 60.0)
+    digest = _covered(speaker=HOSTILE_SPEAKER, coverage=[evil, COVERAGE[0]])
+    markup = render_html(digest)
+    parsed = _parse_html(markup)
+    assert not {"script", "img", "b"} & set(parsed.tags) and "onerror" not in parsed.attrs_seen
+    assert "&lt;script&gt;alert(&quot;s&quot;)&lt;/script&gt;" in markup and "&lt;img src=x onerror=alert(5)&gt;" in markup
+    assert all(href.startswith("https://") for href in parsed.hrefs)
+    rendered_md = _parse_html(_md_html(digest))
+    assert not {"script", "img", "b"} & set(rendered_md.tags)
+    assert all(href.startswith("https://") for href in rendered_md.hrefs)
+    assert HOSTILE_SPEAKER + ", Lenny's Podcast" in "".join(rendered_md.text)
+    assert "javascript:alert(6)" not in render_text(digest)
+    assert json.loads(render_json(digest))["items"][0]["speaker"] == HOSTILE_SPEAKER
+
+
+def test_a_pre_008_item_without_speaker_or_coverage_still_renders_in_every_format():
+    old = Digest("2024-03-05", [DigestItem(1, "Caches beat clever code.", 2, [Source("Show", "Ep", None, 3.0)])])
+    assert "1. Caches beat clever code." in render_text(old)
+    assert "Caches beat clever code." in render_markdown(old) and "Caches beat clever code." in render_html(old)
+    item = json.loads(render_json(old))["items"][0]
+    assert (item["speaker"], item["coverage"], item["support"]) == ("", [], 2)
+
+
+def test_coverage_json_from_top_insights_tolerates_null_empty_and_non_list_values():
+    assert sources_from_json(None) == [] and sources_from_json("") == [] and sources_from_json("[]") == []
+    assert sources_from_json('{"podcast": "x"}') == [] and sources_from_json("3") == []

@@ -111,3 +111,24 @@ def test_without_a_public_url_links_point_at_the_first_sources_never_at_files():
     assert not feedparser.parse(xml).bozo
     newest_without_link = build_feed([replace(entries[2], source_link=None), entries[0]])
     assert _links(newest_without_link)[0] == "https://show.example/episodes/4"
+
+
+def test_a_feed_entry_names_the_speaker_and_links_each_other_show_as_escaped_text():
+    item = DigestItem(
+        1, "Kernel engineers are the scarcest hires.", 2, [Source("Lenny's Podcast", "Ep", "https://x.example/l#t=5", 5.0)],
+        speaker="<script>alert(1)</script> Lenny", coverage=[Source("Show A", "Ep", "https://x.example/a#t=2700", 2700.0)],
+    )  # fmt: skip
+    entry = FeedEntry(
+        "2024-03-05", render_html(Digest("2024-03-05", [item])), datetime(2024, 3, 7, tzinfo=UTC), 1
+    )
+    xml = build_feed([entry])
+    assert "<script>" not in xml
+    description = ET.fromstring(xml.encode()).find("./channel/item/description")
+    assert description is not None and len(description) == 0
+    assert "— &lt;script&gt;alert(1)&lt;/script&gt; Lenny, Lenny&#x27;s Podcast" in description.text
+    assert "Covered by 2 shows" in description.text and "Also discussed on:" in description.text
+    assert (
+        '<a href="https://x.example/a#t=2700"' in description.text
+        and "Show A @ 45:00</a>" in description.text
+    )
+    assert not feedparser.parse(xml).bozo

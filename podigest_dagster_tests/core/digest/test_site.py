@@ -20,8 +20,11 @@ from podigest_dagster_tests.support.archive import (
     HOSTILE_EPISODE,
     HOSTILE_INSIGHT,
     HOSTILE_SHOW,
+    HOSTILE_SPEAKER,
     HOSTILE_TOPIC,
+    add_digest,
     site_archive,
+    source,
 )
 
 DEMO_MP3 = settings.demo_dir() / "audio" / "city-signals-2026-11-27.mp3"
@@ -56,7 +59,7 @@ def test_the_site_has_an_index_a_page_per_day_and_per_show_and_players_from_the_
     assert f'src="{WEB_AUDIO}#t=24"' in day
     assert re.search(r'<audio controls preload="none" src="audio/[0-9a-f]{16}\.mp3#t=41"', day)
     assert 'aria-label="Play City Signals — Cooler streets from 0:24"' in day
-    assert ">Heat pumps</h2>" in day and "Heard on 2 podcasts" in day
+    assert ">Heat pumps</h2>" in day and '<p class="speaker">— Jane Doe, City Signals</p>' in day
     assert "javascript:" not in day
     index = (site / "index.html").read_text(encoding="utf-8")
     assert 'href="2024-03-05.html"' in index and 'href="2024-03-04.html"' in index
@@ -76,8 +79,32 @@ def test_hostile_feed_text_is_escaped_everywhere(site):
         html = page.read_text(encoding="utf-8")
         assert "<img" not in html and "<b>" not in html and "<script" not in html
     day = (site / "2024-03-05.html").read_text(encoding="utf-8")
-    for text in (HOSTILE_SHOW, HOSTILE_EPISODE, HOSTILE_INSIGHT, HOSTILE_TOPIC):
+    for text in (HOSTILE_SHOW, HOSTILE_EPISODE, HOSTILE_INSIGHT, HOSTILE_TOPIC, HOSTILE_SPEAKER):
         assert text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in day
+
+
+def test_coverage_gets_a_line_linking_each_show_from_its_second_and_the_same_players_as_sources(site):
+    day = (site / "2024-03-05.html").read_text(encoding="utf-8")
+    heat, hostile = day.split('<li class="item">')[1:3]
+    assert '<p class="support">Covered by 2 shows</p>' in heat
+    also = re.search(r'<p class="also">Also discussed on: <a href="(audio/[0-9a-f]{16}\.mp3#t=41)">Night Owls @ 0:41</a></p>', heat)
+    assert also is not None
+    coverage = heat.split('<ul class="sources coverage" aria-label="Also discussed on">', 1)[1]
+    assert f'<audio controls preload="none" src="{also.group(1)}" aria-label="Play Night Owls — Winter from 0:41">' in coverage
+    assert f'href="shows/{show_slug("Night Owls")}.html">Night Owls</a>' in coverage
+    assert heat.index('class="speaker"') < heat.index('class="sources"') < heat.index('class="support"')
+    assert "Covered by" not in hostile and "Also discussed on" not in hostile and 'class="support"' not in hostile
+    owls = (site / "shows" / f"{show_slug('Night Owls')}.html").read_text(encoding="utf-8")
+    assert f'<a href="../{also.group(1)}">Night Owls @ 0:41</a>' in owls and "Jane Doe, City Signals" in owls
+
+
+def test_an_item_stored_before_speakers_and_coverage_still_gets_its_page(site):
+    with write_connection(settings.warehouse_path()) as conn:
+        add_digest(conn, "2024-03-06", [("Heat pumps", "Old claim.", 2, [source("City Signals", "Cooler streets", "city-1", 24.0)])])
+    with read_connection(settings.warehouse_path()) as conn:
+        build_site(load_archive(conn, settings.audio_dir()), site)
+    day = (site / "2024-03-06.html").read_text(encoding="utf-8")
+    assert "Old claim." in day and 'class="speaker"' not in day and 'class="support"' not in day
 
 
 def test_an_empty_day_gets_an_honest_page_and_the_feed_links_to_the_day_pages(site):

@@ -19,6 +19,7 @@ from podigest_dagster_tests.support.archive import (
     HOSTILE_EPISODE,
     HOSTILE_INSIGHT,
     HOSTILE_SHOW,
+    HOSTILE_SPEAKER,
     HOSTILE_TOPIC,
     site_archive,
 )
@@ -116,10 +117,14 @@ def test_a_day_page_shows_its_items_and_an_empty_day_says_so(browser, served):
     assert len(items) == 2
     first = items[0]
     assert first.find_element("css selector", ".topic").get_attribute("textContent") == "Heat pumps"
-    assert first.find_element("css selector", ".support").text == "Heard on 2 podcasts"
+    assert first.find_element("css selector", ".speaker").text == "— Jane Doe, City Signals"
+    assert first.find_element("css selector", ".support").text == "Covered by 2 shows"
+    assert first.find_element("css selector", ".also").text == "Also discussed on: Night Owls @ 0:41"
     names = [e.text for e in first.find_elements("css selector", ".source-name a")]
     assert names == ["City Signals", "Night Owls"]
+    assert len(first.find_elements("css selector", "ul.coverage audio")) == 1
     assert len(first.find_elements("css selector", "audio")) == 2
+    assert items[1].find_elements("css selector", ".support, .also") == []
     _open(browser, served, "2024-03-04.html")
     assert NOTHING_TODAY in browser.find_element("css selector", "main").text
     assert browser.find_elements("css selector", "li.item") == []
@@ -175,8 +180,9 @@ def test_hostile_feed_text_shows_as_text_and_runs_nothing(browser, served):
     text = lambda selector: hostile.find_element("css selector", selector).get_attribute("textContent")  # noqa: E731
     assert text(".topic") == HOSTILE_TOPIC
     assert text(".insight") == HOSTILE_INSIGHT
+    assert text(".speaker") == f"— {HOSTILE_SPEAKER}, {HOSTILE_SHOW}"
     assert text(".source-name") .startswith(f"{HOSTILE_SHOW} — {HOSTILE_EPISODE}")
-    assert browser.execute_script("return document.querySelectorAll('img, script, iframe, b').length") == 0
+    assert browser.execute_script("return document.querySelectorAll('img, script, iframe, b, i').length") == 0
     assert console_errors(browser) == []
 
 
@@ -212,5 +218,7 @@ def test_the_archive_search_finds_what_was_said_and_plays_it_from_there(browser,
     marks = browser.find_elements("css selector", "li.hit mark")
     assert [m.text for m in marks] == ["parking", "thousands"]
     assert browser.find_element("css selector", "li.hit .snippet").get_attribute("textContent") == HOSTILE_INSIGHT
+    said = browser.find_element("css selector", "li.hit .speaker").get_attribute("textContent")
+    assert said == f"— {HOSTILE_SPEAKER}, {HOSTILE_SHOW}"
     assert browser.find_element("css selector", "li.hit audio").get_attribute("src").endswith("#t=0")
     assert console_errors(browser) == []

@@ -1,5 +1,5 @@
 """The search index against real DuckDB files: BM25 kept up to date day by day with exactly a rebuild's
-scores, hybrid search with the bundled MiniLM, filters, and queries that are not what they should be."""
+scores, hybrid search with the bundled MiniLM, filters, speakers, and queries that are not what they should be."""
 
 from __future__ import annotations
 
@@ -29,8 +29,10 @@ def embedder():
 
 def _warehouse(path, embedder) -> None:
     with write_connection(path) as conn:
-        add_episode(conn, "energy-1", DAY1, "Grid Talk", [FILLER[0], HEAT, FILLER[1]])
-        add_episode(conn, "city-1", DAY1, "City Lab", [FILLER[2], PARKING, HOSTILE])
+        add_episode(conn, "energy-1", DAY1, "Grid Talk", [FILLER[0], HEAT, FILLER[1]],
+                    speakers=["Guest 2", "Ada Lovelace", None])  # fmt: skip
+        add_episode(conn, "city-1", DAY1, "City Lab", [FILLER[2], PARKING, HOSTILE],
+                    speakers=[None, "SPEAKER_00", "<b>Mallory</b>"])  # fmt: skip
         add_episode(
             conn, "money-1", DAY2, "Money Matters", [FILLER[0], "Index funds beat most managers on fees."]
         )
@@ -41,7 +43,7 @@ def _warehouse(path, embedder) -> None:
         ]
         vectors = embedder.embed([t[4] for t in texts])
         for (cid, episode, day, start, text), vector in zip(texts, vectors, strict=True):
-            add_passage(conn, cid, episode, day, start, text, vector)
+            add_passage(conn, cid, episode, day, start, text, vector, seq=1)
 
 
 def _index(warehouse_path, index_path, days=(DAY1, DAY2)) -> None:
@@ -146,6 +148,20 @@ def test_words_and_meaning_on_the_same_moment_are_one_hit(index_path, embedder):
         hits = search(conn, "free parking city land", embed=embedder.embed)
     assert (hits[0].episode_id, hits[0].start_s, hits[0].how) == ("city-1", 5.0, "words and meaning")
     assert len([h for h in hits if h.episode_id == "city-1" and h.start_s == 5.0]) == 1
+
+
+def test_a_hit_names_its_speaker_where_the_transcript_does_and_never_a_placeholder(index_path, embedder):
+    with open_index(index_path) as conn:
+        assert [h.speaker for h in search(conn, "heat pumps", mode="words")][:1] == ["Ada Lovelace"]
+        assert [h.speaker for h in search(conn, "parking housing", mode="words")][:1] == [""]  # SPEAKER_00
+        assert search(conn, "onerror script", mode="words")[0].speaker == "<b>Mallory</b>"  # plain text
+        (meaning,) = [h for h in search(conn, "furnace replacement in cold climates", embed=embedder.embed)
+                      if h.episode_id == "energy-1"]  # fmt: skip
+    assert (meaning.how, meaning.speaker) == ("meaning", "Ada Lovelace")
+    with read_connection(index_path) as conn:
+        assert conn.execute("SELECT speaker FROM passages WHERE candidate_id = 'p-heat'").fetchone() == (
+            "Ada Lovelace",
+        )
 
 
 def test_show_and_since_filters(index_path):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dagster as dg
+import duckdb
 import numpy as np
 
 from podigest_dagster import settings
 from podigest_dagster.core.search.query import open_index, search
 from podigest_dagster.defs.search.assets import search_index
 from podigest_dagster.defs.warehouse import WarehouseResource
-from podigest_dagster.warehouse.db import read_connection, write_connection
+from podigest_dagster.warehouse.db import derived_write_connection, read_connection, write_connection
 from podigest_dagster_tests.support.archive import add_episode, add_passage
 
 
@@ -58,3 +59,37 @@ def _indexed(conn, day: str) -> tuple:
     ).fetchall()
     assert docs
     return when, docs
+
+
+def test_an_index_from_before_speakers_is_built_again_and_then_names_them(podigest_home):
+    db = str(settings.warehouse_path())
+    with write_connection(db) as conn:
+        add_episode(
+            conn, "a-1", "2024-03-04", "Show A", ["heat pumps in the cold"], speakers=["Ada Lovelace"]
+        )
+        add_passage(
+            conn,
+            "pa",
+            "a-1",
+            "2024-03-04",
+            0.0,
+            "heat pumps in the cold",
+            np.eye(1, 384, 0, dtype=np.float32)[0],
+        )
+    assert _materialize(db, "2024-03-04")["action"] == "built from every stored day"
+    with derived_write_connection(
+        settings.search_index_path()
+    ) as index:  # the index as the last layout left it
+        index.execute("ALTER TABLE segments DROP COLUMN speaker")
+        index.execute("ALTER TABLE passages DROP COLUMN speaker")
+        index.execute(
+            "UPDATE meta SET value = ? WHERE key = 'layout'", [f"search-1/duckdb-{duckdb.__version__}"]
+        )
+    with write_connection(db) as conn:
+        add_episode(conn, "b-1", "2024-03-05", "Show B", ["parking is never free"], speakers=["Speaker 1"])
+    assert _materialize(db, "2024-03-05")["action"] == "built from every stored day"
+    with open_index(settings.search_index_path()) as conn:
+        assert [(h.podcast, h.speaker) for h in search(conn, "heat", mode="words")] == [
+            ("Show A", "Ada Lovelace")
+        ]
+        assert [(h.podcast, h.speaker) for h in search(conn, "parking", mode="words")] == [("Show B", "")]
