@@ -885,9 +885,9 @@ def _precision_recall(rows: list[tuple[bool, bool]]) -> dict[str, object]:
 def score_same_claim_rule(pair_labels: list[dict], corpus: Path, index: dict, manifest: dict) -> dict[str, object]:
     """Precision and recall of `claims.same_claim` on the hand-labelled pairs, by split and by kind."""
     import numpy as np
-
     from podigest_dagster.core.insights.claims import QUALITY_FLOOR, same_claim
     from podigest_dagster.core.insights.clustering import embed_passages
+
     from podigest_dagster.core.insights.embedding import Embedder as ProductEmbedder
     from podigest_dagster.core.insights.features import insight_scores, passage_vector
 

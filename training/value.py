@@ -53,7 +53,7 @@ class GradedSet:
         out = {k: np.asarray(v, dtype=np.float64) for k, v in self.grades.items()}
         out.update(x=np.vstack(self.x), current=np.asarray(self.current), episode=np.asarray(self.episode),
                    show=np.asarray(self.show), stratum=np.asarray(self.stratum))
-        out["validation"] = np.array([is_validation(e) for e in self.episode])
+        out["validation"] = np.array([e != "hand" and is_validation(e) for e in self.episode])
         return out
 
 
@@ -115,7 +115,44 @@ def build_set(cache: VectorCache, refs: list[dict] | None = None, grades: dict |
                 data.grades[f].append(v)
     if stale:
         print(f"warning: {stale} graded passages could not be rebuilt (the pipeline cuts their episodes differently)")
+    add_hand_passages(data, cache)
     return data
+
+
+HAND_GRADES = GRADING / "hand_grades.json"
+
+
+def add_hand_passages(data: GradedSet, cache: VectorCache) -> int:
+    """The hand-written passages of training/examples.json that a grader graded on the rubric (with no context:
+    training/grading/hand_grades.json), read as if said in the middle of an episode; always in the fit split.
+    Real shows rarely say a complete claim in one or two short sentences, so without them the model would
+    learn that short means weak."""
+    from training.corpus import EXAMPLES
+
+    if not HAND_GRADES.is_file():
+        return 0
+    examples = json.loads(EXAMPLES.read_text(encoding="utf-8"))["insight"]
+    grades = mean_grades(json.loads(HAND_GRADES.read_text(encoding="utf-8"))["grades"])
+    names = value_model.FEATURE_NAMES
+    added = 0
+    for pid, grade in sorted(grades.items()):
+        text = examples[int(pid.split("-")[1])]["text"]
+        sentences = split_sentences(text) or [text]
+        vectors = cache.vectors("examples-value", sentences)
+        context = value_model.episode_context(vectors, None, None)
+        row = value_model.value_inputs([text], [(0, len(sentences) - 1)], vectors, context, [False])[0]
+        row[names.index("position")], row[names.index("near_start")] = 0.5, 0.0
+        data.ids.append(pid)
+        data.episode.append("hand")
+        data.show.append("hand")
+        data.stratum.append("hand")
+        data.texts.append(text)
+        data.x.append(row)
+        data.current.append(np.nan)
+        for f, v in grade.items():
+            data.grades[f].append(v)
+        added += 1
+    return added
 
 
 # --- measures -------------------------------------------------------------------------------------
@@ -210,8 +247,9 @@ def train_value(cache: VectorCache, base_meta: dict):
     meta.update({
         "penalty": penalty,
         "floors": {"pool": floors.pool, "send": floors.send},
-        "trained_on": {"passages": int(fit.sum()), "episodes": int(len(np.unique(episodes[fit]))),
-                       "shows": int(len(np.unique(a["show"][fit])))},
+        "trained_on": {"passages": int(fit.sum()), "hand_written": int((episodes == "hand").sum()),
+                       "episodes": int(len(set(episodes[fit]) - {"hand"})),
+                       "shows": int(len(set(a["show"][fit]) - {"hand"}))},
         "cross_validation": {str(p): {"spearman": round(v[0], 3), "ndcg5": round(v[1], 3)} for p, v in cv.items()},
         "validation": report_rows,
         "validation_sent_share": round(float(np.mean(predicted >= floors.send)), 3),

@@ -1,5 +1,5 @@
 """The day's candidate passages: every whole-thought passage of every episode (passages.py), sponsor reads,
-a show's boilerplate and garbled script removed first, each scored by the value model (value.py); per episode
+the show's housekeeping (intros, outros, calls to subscribe), its boilerplate and garbled script removed first, each scored by the value model (value.py); per episode
 the best passages that share no sentence are kept, above the model's pool floor."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from podigest_dagster.core.insights.passages import (
     Sentence,
     build_boilerplate_index,
     build_sentences,
+    is_housekeeping,
     passage_windows,
 )
 from podigest_dagster.core.insights.text import clean_passage
@@ -184,7 +185,8 @@ def extract_candidates(
         blocked = []
         for i, text in enumerate(texts):
             reason = (
-                "ad" if i in ads else "another_script" if language.sentence_in_another_script(text)
+                "ad" if i in ads else "housekeeping" if is_housekeeping(text)
+                else "another_script" if language.sentence_in_another_script(text)
                 else "boilerplate" if index.is_boilerplate(episode.feed_url, eid, text) else None
             )
             if reason:

@@ -195,7 +195,8 @@ def topic_line(passage: str, context: TopicContext, docs: dict[str, object] | No
     entity = max(scored)[2] if scored else ""
     known = {w.lower() for w in context.title.split()} | {w.lower() for w in context.before.split()}
     phrases = [p for p in subject_phrases(doc) if entity_key(p.text) != entity_key(entity)]
-    phrase = max(phrases, key=lambda p: _phrase_value(p, known)).text if phrases else ""
+    best = max(phrases, key=lambda p: _phrase_value(p, known)) if phrases else None
+    phrase = best.text if best else ""
     if entity and phrase:
         if entity_key(entity) in entity_key(phrase):
             topic = phrase
@@ -206,6 +207,10 @@ def topic_line(passage: str, context: TopicContext, docs: dict[str, object] | No
         topic = f"{entity}: {title_phrases[0].text}" if title_phrases and len(entity.split()) == 1 else entity
     elif phrase and len(phrase.split()) >= 2:
         topic = phrase
+    elif phrase:  # one word ('Deadlines'): with the passage's next thing it says something about
+        others = [p for p in phrases if p.head != best.head]
+        second = max(others, key=lambda p: _phrase_value(p, known)).text if others else ""
+        topic = f"{phrase}: {second}" if second else ""
     else:
         title_phrases = subject_phrases(title_doc) if title_doc is not None else []
         longer = [p.text for p in title_phrases if p.words >= 2]
@@ -234,6 +239,7 @@ REFERENT_NOUNS: dict[str, frozenset[str]] = {
     **{n: frozenset({"GPE"}) for n in "country city state".split()},
 }
 PERSON_PRONOUNS = frozenset({"he", "she"})
+_TITLE_WORDS = frozenset("inside behind how why what when who the a an episode full part on with meet".split())
 
 
 @dataclass(frozen=True)
@@ -280,6 +286,8 @@ def bracket_referent(passage_doc, before_doc, title_doc=None) -> Bracket | None:
     sources = [before_doc] + ([title_doc] if title_doc is not None and "PERSON" not in kinds else [])
     for doc in sources:
         named = [(n, label) for n, label in subject_entities(doc) if label in rivals] if doc is not None else []
+        if doc is title_doc:  # titles run words into names ('Inside Rippling'): only a clean, short name
+            named = [(n, label) for n, label in named if len(n.split()) <= 3 and n.split()[0].lower() not in _TITLE_WORDS]
         if named:  # the nearest source that names anything decides: exactly one name, of a fitting kind
             if len({entity_key(n) for n, _ in named}) == 1 and named[0][1] in kinds:
                 return Bracket(named[0][0], after)

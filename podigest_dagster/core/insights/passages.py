@@ -188,6 +188,39 @@ def build_boilerplate_index(
     return index
 
 
+# --- the show talking about itself ------------------------------------------------------------------
+
+# A sentence of the show's housekeeping (its intro and outro, a call to subscribe or review, the episode's
+# table of contents) is never part of a passage: joined to a claim it reads as the claim's context, so the
+# value model would not keep it out of an otherwise strong passage.
+HOUSEKEEPING = re.compile(
+    "|".join((
+        r"\bwelcome (?:back )?to\b", r"\bthanks? (?:you )?(?:so much )?for (?:listening|tuning in|joining us|watching)\b",
+        r"\bsee you (?:next|all next|again|soon)\b", r"\buntil next time\b", r"\bi'?m your host\b",
+        r"\byou'?re listening to\b", r"\bthat'?s (?:it|all) for (?:today|this week|this episode|now)\b",
+        r"\bmy (?:guest|guests) today\b", r"\bjoining (?:me|us) (?:today|now|this week)\b",
+        r"\bthanks? (?:you )?(?:so much )?for (?:having me|coming on|being here)\b", r"\bthis is (?:episode|part) \w+\b",
+        r"\b(?:is|was) (?:produced|edited|mixed|recorded|hosted) by\b", r"\bnot (?:legal|financial|medical|investment|tax) advice\b",
+        r"\bfor (?:general )?(?:information(?:al)?|entertainment|educational) (?:purposes )?only\b", r"\ban independent production\b",
+        r"\bsubscrib(?:e|ed|ing)\b", r"\brate(?:,)? (?:and|&) review\b", r"\bleave (?:us )?a (?:review|rating|comment)\b",
+        r"\b(?:five|5)[- ]star (?:review|rating)s?\b", r"\bhit (?:the|that) (?:like|bell|follow|subscribe)\b",
+        r"\bfollow (?:us|the show) on\b", r"\bshare (?:this|the) (?:episode|show|podcast)\b", r"\bpatreon\b",
+        r"\bsupport the show\b", r"\bwherever you (?:get|listen to) (?:your )?podcasts\b", r"\bshow notes\b",
+        r"\blink (?:is )?in the description\b",
+        r"\btoday,? (?:we'?ll|we will|we'?re going to|we are going to) (?:talk|be talking|discuss|cover|dig|dive|get into)\b",
+        r"\blater (?:in|on) (?:the|this) (?:show|episode)\b", r"\bcoming up (?:next|after|later|on the show)\b",
+        r"\bafter the break\b", r"\bwhen we come back\b", r"\bwe cover(?:ed)? a (?:ton|lot|bunch) of ground\b",
+        r"\bin (?:our|today'?s|this) (?:conversation|interview|discussion|chat),? (?:we|you'?ll|i)\b",
+    )),
+    re.I,
+)
+
+
+def is_housekeeping(sentence: str) -> bool:
+    """The show talking about itself: an intro or outro, a call to subscribe, the episode's contents."""
+    return bool(HOUSEKEEPING.search(sentence))
+
+
 # --- passages --------------------------------------------------------------------------------------
 
 _TRAILING = re.compile(r"(\w+)\s*(?:\.\.\.|…)[\"'”’)]*$")

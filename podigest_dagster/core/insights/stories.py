@@ -26,8 +26,10 @@ PAIR_FEATURES: tuple[str, ...] = (
     "cosine", "best_sentence_cosine", "shared_entities", "shared_rarity", "shared_people_orgs", "title_shared",
     "both_named",
 )
-# Entities named by more than this share of the day's passages place nothing (a field, not a story).
+# Entities named by more than this share of the day's passages (and by at least COMMON_MIN of them) place
+# nothing: a field, not a story.
 COMMON_SHARE = 0.25
+COMMON_MIN = 4
 
 
 @dataclass
@@ -83,8 +85,11 @@ def name_passages(candidates: Sequence[Candidate]) -> list[Named]:
 
 
 def entity_shares(named: Sequence[Named]) -> dict[str, float]:
+    """Each entity's share of the day's passages that name it; a name few passages say is not common, however
+    small the day (two passages naming 'Microsoft' are half of a two-passage day, not a field)."""
     counts = Counter(k for n in named for k in n.entities)
-    return {k: v / max(len(named), 1) for k, v in counts.items()}
+    return {k: (v / max(len(named), 1) if v >= COMMON_MIN else min(v / max(len(named), 1), COMMON_SHARE))
+            for k, v in counts.items()}
 
 
 def pair_features(

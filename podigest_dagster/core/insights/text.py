@@ -90,9 +90,31 @@ def filler_count(text: str) -> int:
     return sum(len(p.findall(text)) for p in FILLER_PATTERNS)
 
 
+_FALSE_START = re.compile(r"\b\w+(?:['’]\w+)?-\s+(?=\w)")
+_REPEATED_WORDS = re.compile(r"\b(\w+(?:['’]\w+)?(?:\s+\w+(?:['’]\w+)?){0,2})(?:[\s,]+\1\b)+", re.I)
+_FILLER_LIKE = re.compile(r"(?<![,;])(\s)like,\s+(?=\w)", re.I)
+_LIKE_IS_A_VERB_AFTER = frozenset("i you we they people would 'd i'd you'd we'd they'd don't didn't really".split())
+
+
+def drop_false_starts(text: str) -> str:
+    """Drop a word the speaker broke off to start over ('we- we cut', 'on it- on the compiler'): a word with a
+    hyphen and then a space; a hyphened compound ('long-term') has no space and stays."""
+    return _FALSE_START.sub("", text)
+
+
+def _drop_filler_like(text: str) -> str:
+    """'cut the price by like, forty percent' -> 'by forty percent'; 'I like, for one, ...' keeps its verb."""
+    def keep(m: re.Match[str]) -> str:
+        before = text[: m.start()].split()
+        return m.group(0) if before and before[-1].lower() in _LIKE_IS_A_VERB_AFTER else m.group(1)
+
+    return _FILLER_LIKE.sub(keep, text)
+
+
 def collapse_repeats(text: str) -> str:
-    """Collapse stutters such as 'the the', 'we we we' or "there's there's" into one word."""
-    return re.sub(r"\b(\w+(?:['’]\w+)?)(?:[\s,]+\1\b)+", r"\1", text, flags=re.I)
+    """Collapse stutters such as 'the the', 'we we we', "there's there's" or 'I think I think' (up to three
+    words said twice) into one."""
+    return _REPEATED_WORDS.sub(r"\1", text)
 
 
 # "And ...", "But ...", "Or ...", "Because ..." carry on what was said before, even at a new cue or turn:
@@ -264,11 +286,23 @@ def clean_sentence(sentence: str, opening: bool = True) -> str:
 
     An opening sentence also loses a leading 'and'/'but'/'so': nothing precedes it in the passage."""
     text = strip_speaker_label(sentence)
-    text = collapse_repeats(remove_fillers(text))
+    text = collapse_repeats(drop_false_starts(_drop_filler_like(remove_fillers(text))))
     if opening:
         text = strip_discourse_starters(text)
     text = normalise_spaces(text)
     return end_punctuation(repair_casing(text)) if text else ""
+
+
+_INTERJECTIONS = frozenset(
+    "yeah yes yep no nope okay ok right so well um uh sure exactly totally absolutely mhm hmm oh wow cool great "
+    "and but alright fine".split()
+)
+
+
+def only_interjections(sentence: str) -> bool:
+    """'Yeah.', 'Okay, so.', 'Right, right.': a sentence of reply words only."""
+    words = re.findall(r"[a-z]+", strip_speaker_label(sentence).lower())
+    return bool(words) and all(w in _INTERJECTIONS for w in words)
 
 
 def clean_passage(sentences: list[str]) -> str:
@@ -281,6 +315,8 @@ def clean_passage(sentences: list[str]) -> str:
             pieces[-1] = f"{pieces[-1].rstrip()} {sentence.lstrip()}"
         else:
             pieces.append(sentence)
+    while len(pieces) > 1 and only_interjections(pieces[0]):
+        pieces.pop(0)  # a first sentence that is only 'Yeah.' or 'Okay, so.' says nothing
     cleaned = [clean_sentence(x, opening=i == 0) for i, x in enumerate(pieces)]
     return " ".join(c for c in cleaned if c)
 

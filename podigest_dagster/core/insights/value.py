@@ -113,3 +113,18 @@ def predict_value(inputs: np.ndarray) -> np.ndarray:
     if len(inputs) == 0:
         return np.zeros(0)
     return shipped_model().predict(inputs)
+
+
+def value_of_texts(texts: Sequence[str], embed, title: str = "") -> np.ndarray:
+    """Predicted value of passages read on their own, each as if it were a short episode of its own under
+    `title`: for tests and benches that score hand-written passages."""
+    from podigest_dagster.core.text.sentences import split_sentences
+
+    title_vector = unit(embed([title])[0]) if title.strip() else None
+    rows = []
+    for text in texts:
+        sentences = split_sentences(text) or [text]
+        vectors = np.asarray(embed(sentences), dtype=np.float64)
+        context = episode_context(vectors, title_vector, None)
+        rows.append(value_inputs([text], [(0, len(sentences) - 1)], vectors, context, [False])[0])
+    return predict_value(np.vstack(rows)) if rows else np.zeros(0)

@@ -31,10 +31,13 @@ GROUP = "insights"
 
 
 class InsightsConfig(dg.Config):
-    """How far back the digest looks for repeats and shows' boilerplate, and how many items it sends."""
+    """How far back the digest looks for repeats and shows' boilerplate, how many items it sends at most, and
+    the predicted value (0-3 on the reader's rubric) an item needs to be sent: by default the value model's
+    own send floor, chosen when it was trained."""
 
     lookback_days: int = 30
     top_n: int = 5
+    send_floor: float | None = None
 
 
 # --- previews --------------------------------------------------------------------------------------
@@ -198,7 +201,7 @@ def top_insights(
     qualify; each named (topic line, bracketed referent, speaker) and optionally rewritten by the LLM (a
     re-run reuses the day's accepted rewrites), the extract kept on any failure."""
     day = date.fromisoformat(context.partition_key)
-    selection = SelectionConfig(top_n=config.top_n)
+    selection = SelectionConfig(top_n=config.top_n, send_floor=config.send_floor)
     with warehouse.read_connection() as conn:
         stories = insight_store.load_stories(conn, day)
         past, _ = insight_store.load_past_sent(conn, day, config.lookback_days)

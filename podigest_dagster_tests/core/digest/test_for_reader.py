@@ -7,6 +7,7 @@ import dataclasses
 import json
 
 import pytest
+from podigest_dagster.core.insights.ranking import RankingConfig
 
 from podigest_dagster.core.digest.for_reader import TOP_REASON, GeneralItem, ReaderDigest, choose_for_reader
 from podigest_dagster.core.digest.reader_digests import from_stored, render_reader, stored_row
@@ -14,7 +15,6 @@ from podigest_dagster.core.digest.readers import Reader
 from podigest_dagster.core.digest.render import Digest, DigestItem, Source
 from podigest_dagster.core.insights.embedding import Embedder
 from podigest_dagster.core.insights.pipeline import run_day
-from podigest_dagster.core.insights.ranking import RankingConfig
 from podigest_dagster_tests.support.insight_day import day_episodes
 
 DAY = "2024-03-05"

@@ -6,8 +6,8 @@ import pytest
 
 from podigest_dagster.core.insights import store as insight_store
 from podigest_dagster.core.insights.candidates import Candidate
-from podigest_dagster.core.insights.clustering import Cluster
-from podigest_dagster.core.insights.ranking import Source, TopItem
+from podigest_dagster.core.insights.selection import Source, TopItem
+from podigest_dagster.core.insights.stories import Story
 from podigest_dagster.warehouse import db
 
 DAY = date(2024, 3, 5)
@@ -48,14 +48,19 @@ def candidate(cid: str, episode_id: str = "ep1", podcast: str = "Show A",
     )
 
 
-def top_item(rank: int, cluster: Cluster, vector: np.ndarray) -> TopItem:
-    rep = cluster.representative
+def top_item(rank: int, story: Story, vector: np.ndarray) -> TopItem:
+    lead = story.lead
     return TopItem(
-        rank=rank, cluster_id=cluster.cluster_id, candidate_id=rep.candidate_id, insight=f"Sent {rank}.",
-        extractive_text=rep.text, support=cluster.support, score=0.7,
-        sources=[Source(rep.podcast, rep.episode_title, rep.link, rep.start_s, rep.end_s, episode_id=rep.episode_id)],
-        embedding=vector,
+        rank=rank, cluster_id=story.story_id, candidate_id=lead.candidate_id, insight=f"Sent {rank}.",
+        extractive_text=lead.text, support=story.shows, score=0.7,
+        sources=[Source(lead.podcast, lead.episode_title, lead.link, lead.start_s, lead.end_s, episode_id=lead.episode_id)],
+        embedding=vector, speaker="Dana Reyes",
+        coverage=[Source(c.podcast, c.episode_title, c.link, c.start_s, c.end_s, episode_id=c.episode_id) for c in story.coverage],
     )
+
+
+def one_story(story_id: int, member: Candidate, vector: np.ndarray) -> Story:
+    return Story(story_id, member, vector, embeddings=vector[None, :])
 
 
 @pytest.fixture
@@ -134,33 +139,32 @@ def test_only_candidates_without_this_models_embedding_are_left_to_embed(path):
     assert [cid for cid, _ in other_model] == ["c1", "c2"]
 
 
-def test_clusters_are_rebuilt_with_members_embeddings_and_representative(path):
+def test_stories_are_rebuilt_with_their_lead_coverage_and_same_show_passages(path):
     feed_b = "https://b.example/feed.xml"
     with db.write_connection(path) as conn:
         add_episode(conn, "ep1", DAY, segments=["x"])
         add_episode(conn, "ep2", DAY, feed=feed_b, podcast="Show B", segments=["y"])
-    kept = [candidate("c1"), candidate("c2", "ep2", "Show B", feed_b), candidate("c3", seq=5)]
-    vectors = unit_vectors(3)
+    kept = [candidate("c1"), candidate("c2", "ep2", "Show B", feed_b), candidate("c3", seq=5), candidate("c4", seq=9)]
+    vectors = unit_vectors(4)
     store_candidates(path, DAY, kept, vectors)
-    clusters = [
-        Cluster(0, kept[:2], vectors[:2], kept[1], vectors[1], supports=[True, True]),
-        Cluster(1, [kept[2]], vectors[2:], kept[2], vectors[2]),
+    stories = [
+        Story(0, kept[1], vectors[1], coverage=[kept[0]], same_show=[kept[3]], embeddings=vectors[[1, 0, 3]]),
+        Story(1, kept[2], vectors[2], embeddings=vectors[2:3]),
     ]
     with db.write_connection(path) as conn:
-        insight_store.replace_clusters(conn, DAY, clusters)
-        insight_store.replace_clusters(conn, DAY, clusters)
+        insight_store.replace_stories(conn, DAY, stories)
+        insight_store.replace_stories(conn, DAY, stories)
     with db.read_connection(path) as conn:
-        loaded = insight_store.load_clusters(conn, DAY)
-        stored_support = conn.execute("SELECT support FROM insight_clusters ORDER BY candidate_id").fetchall()
-    assert [[m.candidate_id for m in c.members] for c in loaded] == [["c1", "c2"], ["c3"]]
-    assert [c.representative.candidate_id for c in loaded] == ["c2", "c3"]
-    assert np.allclose(loaded[0].embeddings, vectors[:2], atol=1e-6)
-    assert np.allclose(loaded[0].representative_embedding, vectors[1], atol=1e-6)
-    assert stored_support == [(2,), (2,), (1,)]
-    assert [c.support for c in loaded] == [2, 1]
+        loaded = insight_store.load_stories(conn, DAY)
+        stored = conn.execute("SELECT candidate_id, support, supports_claim FROM insight_clusters ORDER BY 1").fetchall()
+    assert [(s.lead.candidate_id, [c.candidate_id for c in s.coverage], [c.candidate_id for c in s.same_show])
+            for s in loaded] == [("c2", ["c1"], ["c4"]), ("c3", [], [])]
+    assert np.allclose(loaded[0].lead_embedding, vectors[1], atol=1e-6)
+    assert [s.shows for s in loaded] == [2, 1]
+    assert stored == [("c1", 2, True), ("c2", 2, True), ("c3", 1, True), ("c4", 2, False)]
 
 
-def test_a_member_that_does_not_back_the_claim_adds_no_support_after_a_reload(path):
+def test_top_insights_keep_the_speaker_and_the_coverage(path):
     feed_b = "https://b.example/feed.xml"
     with db.write_connection(path) as conn:
         add_episode(conn, "ep1", DAY, segments=["x"])
@@ -168,14 +172,16 @@ def test_a_member_that_does_not_back_the_claim_adds_no_support_after_a_reload(pa
     kept = [candidate("c1"), candidate("c2", "ep2", "Show B", feed_b)]
     vectors = unit_vectors(2)
     store_candidates(path, DAY, kept, vectors)
+    story = Story(0, kept[0], vectors[0], coverage=[kept[1]], embeddings=vectors)
     with db.write_connection(path) as conn:
-        insight_store.replace_clusters(conn, DAY, [Cluster(0, kept, vectors, kept[0], vectors[0], supports=[True, False])])
+        insight_store.replace_top_insights(conn, DAY, [top_item(1, story, vectors[0])])
     with db.read_connection(path) as conn:
-        [loaded] = insight_store.load_clusters(conn, DAY)
-    assert loaded.support == 1 and [m.candidate_id for m in loaded.supporting_members()] == ["c1"]
+        speaker, coverage, support = conn.execute("SELECT speaker, coverage, support FROM top_insights").fetchone()
+    assert speaker == "Dana Reyes" and support == 2
+    assert '"podcast": "Show B"' in coverage and '"episode_id": "ep2"' in coverage
 
 
-def test_past_sent_holds_each_sent_item_and_its_cluster_members_from_the_window_only(path):
+def test_past_sent_holds_each_sent_item_and_its_storys_passages_from_the_window_only(path):
     days = {"old": DAY - timedelta(days=40), "recent": DAY - timedelta(days=1), "today": DAY}
     vectors = unit_vectors(6)
     with db.write_connection(path) as conn:
@@ -184,11 +190,11 @@ def test_past_sent_holds_each_sent_item_and_its_cluster_members_from_the_window_
     for i, (name, day) in enumerate(days.items()):
         member = candidate(f"m-{name}", name)
         store_candidates(path, day, [member], vectors[i : i + 1])
-        cluster = Cluster(0, [member], vectors[i : i + 1], member, vectors[i])
+        story = one_story(0, member, vectors[i])
         with db.write_connection(path) as conn:
-            insight_store.replace_clusters(conn, day, [cluster])
-            insight_store.replace_top_insights(conn, day, [top_item(1, cluster, vectors[3 + i])])
-            insight_store.replace_top_insights(conn, day, [top_item(1, cluster, vectors[3 + i])])
+            insight_store.replace_stories(conn, day, [story])
+            insight_store.replace_top_insights(conn, day, [top_item(1, story, vectors[3 + i])])
+            insight_store.replace_top_insights(conn, day, [top_item(1, story, vectors[3 + i])])
     with db.read_connection(path) as conn:
         past, texts = insight_store.load_past_sent(conn, DAY, 30)
         sources = conn.execute("SELECT sources FROM top_insights WHERE partition_date = ?", [DAY]).fetchone()[0]
@@ -214,8 +220,8 @@ def test_llm_rewrites_are_loaded_only_for_the_day_and_only_when_accepted(path):
     with db.write_connection(path) as conn:
         add_episode(conn, "ep1", DAY, segments=["x"])
     store_candidates(path, DAY, members, vectors[:2])
-    clusters = [Cluster(i, [m], vectors[i : i + 1], m, vectors[i]) for i, m in enumerate(members)]
-    items = [top_item(i + 1, c, vectors[i]) for i, c in enumerate(clusters)]
+    stories = [one_story(i, m, vectors[i]) for i, m in enumerate(members)]
+    items = [top_item(i + 1, c, vectors[i]) for i, c in enumerate(stories)]
     items[0].rewrite_status, items[1].rewrite_status = "llm", "llm_failed: malformed_json"
     with db.write_connection(path) as conn:
         insight_store.replace_top_insights(conn, DAY, items)

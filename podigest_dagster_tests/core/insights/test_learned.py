@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from podigest_dagster.core.insights import ads, scoring
-from podigest_dagster.core.insights.candidates import Sentence
+from podigest_dagster.core.insights import ads, stories, value
+from podigest_dagster.core.insights.passages import Sentence
 from podigest_dagster.core.insights.learned import (
     LinearModel,
     fit_logistic,
@@ -18,29 +18,27 @@ from training.corpus import CorpusEpisode, manifest_hash, sentence_spans
 
 
 @pytest.mark.parametrize(
-    ("name", "names"), [(ads.MODEL_NAME, ads.FEATURE_NAMES), (scoring.MODEL_NAME, scoring.FEATURE_NAMES)]
+    ("name", "names"),
+    [(ads.MODEL_NAME, ads.FEATURE_NAMES), (value.MODEL_NAME, value.FEATURE_NAMES),
+     (stories.MODEL_NAME, stories.PAIR_FEATURES)],
 )
 def test_the_shipped_weights_load_with_their_features_and_training_record(name, names):
     model = load_model(name)
     assert model.feature_names == names
     assert model.coef.shape == model.mean.shape == model.scale.shape == (len(names),)
     assert np.isfinite(model.coef).all() and (model.scale > 0).all() and np.isfinite(model.intercept)
-    assert model.meta["manifest_sha256_16"] == manifest_hash(), "training/ changed: run `make train`"
     assert model_path(name).stat().st_size < 100_000
-    held = model.meta["heldout"]
     if name == ads.MODEL_NAME:
+        assert model.meta["manifest_sha256_16"] == manifest_hash(), "training/ changed: run `make train`"
+        held = model.meta["heldout"]
         assert set(model.meta["span_rule"]) == {"open_at", "keep_at", "max_gap"}
         assert 0 <= held["spans"]["precision"] <= 1 and 0 <= held["spans"]["recall"] <= 1
+    elif name == value.MODEL_NAME:
+        assert model.meta["manifest_sha256_16"] == manifest_hash(), "training/ changed: run `make train`"
+        assert 0 < model.meta["floors"]["pool"] <= model.meta["floors"]["send"]
+        assert model.meta["validation"][0]["spearman"] > model.meta["validation"][1]["spearman"]
     else:
-        floors = model.meta["floors"]
-        assert 0 < floors["pool"] <= floors["send"] < 1
-        assert 0.5 < held["auc"] <= 1
-
-
-def test_the_score_floors_come_from_the_shipped_model():
-    from podigest_dagster.core.insights.candidates import MIN_SCORE
-
-    assert MIN_SCORE == scoring.shipped_floors().pool
+        assert 0 < model.meta["threshold"] < 1 and model.link == "logistic"
 
 
 def test_logistic_fit_recovers_the_separating_direction_and_ranks_by_it():

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from podigest_dagster.core.insights.ranking import TopItem
+from podigest_dagster.core.insights.selection import TopItem
 from podigest_dagster.core.insights.rewrite import (
     InsightRewriter,
     LLMSettings,
@@ -81,7 +81,7 @@ def test_without_a_model_nothing_is_called_and_items_stay_extractive():
     assert done.rewrite_status == "extractive" and done.insight == EXTRACT and llm.tokens_used == 0
 
 
-def test_only_the_clusters_own_evidence_is_sent():
+def test_only_the_storys_own_passages_are_sent():
     messages = build_messages(["first excerpt", "second excerpt"])
     user = messages[-1]["content"]
     assert "first excerpt" in user and "second excerpt" in user

@@ -1,0 +1,189 @@
+"""The day's five: stories across shows, chosen by predicted value and coverage above the floor, never
+padded, no repeats, no two about one thing, at most two per show; each named and cited."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from podigest_dagster.core.insights.candidates import EpisodeTranscript, extract_candidates
+from podigest_dagster.core.insights.embedding import Embedder, embed_passages
+from podigest_dagster.core.insights.pipeline import run_day
+from podigest_dagster.core.insights.rewrite import InsightRewriter, LLMSettings, build_messages
+from podigest_dagster.core.insights.selection import SelectionConfig
+from podigest_dagster.core.insights.stories import find_stories
+from podigest_dagster.core.insights.value import shipped_floors
+from podigest_dagster.core.transcribe.segments import Segment
+from podigest_dagster_tests.support.insight_day import INSIGHTS, day_episodes, episode
+
+DEAL_A = (
+    "Microsoft agreed to buy Activision Blizzard for sixty nine billion dollars, and regulators in Britain "
+    "blocked it at first because Microsoft would control Call of Duty on cloud gaming for a decade."
+)
+DEAL_B = (
+    "The Activision Blizzard deal only closed after Microsoft sold the cloud streaming rights for Call of Duty "
+    "to Ubisoft for fifteen years, which is what finally satisfied the British competition regulator. That "
+    "matters because it shows regulators now treat cloud gaming as its own market worth protecting."
+)
+OTHER_MICROSOFT = (
+    "Microsoft's cloud revenue grew thirty percent last quarter, mostly because companies rent its data "
+    "centers to train language models, and Azure now brings in more than Windows does."
+)
+FIELD_A = (
+    "Battery pack prices fell by about ninety percent in a decade, which is why electric cars are now "
+    "reaching price parity with petrol cars in Europe and China."
+)
+FIELD_B = (
+    "Solar panels in Spain now produce so much power at noon that wholesale electricity prices go negative "
+    "on sunny spring days, so grid operators pay plants to switch off."
+)
+BANTER = (
+    "Yeah, that's so funny, I love that. Oh my god, no way. Ha, you're right, you're right. "
+    "Okay, okay, so anyway, what did you have for lunch? I had a sandwich, it was fine, honestly. "
+)
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+def stories_of(episodes: list[EpisodeTranscript], embedder: Embedder):
+    kept = extract_candidates(episodes, {}, min_value=-10.0, embed=embedder.embed).kept
+    vectors, sentences = embed_passages([c.text for c in kept], embedder.embed)
+    return find_stories(kept, vectors, sentences, floor=-10.0)
+
+
+def test_two_shows_on_one_deal_form_one_story_with_the_other_as_coverage(embedder):
+    stories = stories_of([episode("a1", "Tech Weekly", DEAL_A), episode("b1", "Game Business", DEAL_B)], embedder)
+    [deal] = [s for s in stories if "Activision" in s.lead.text]
+    assert deal.shows == 2 and [c.podcast for c in deal.coverage] == [
+        "Game Business" if deal.lead.podcast == "Tech Weekly" else "Tech Weekly"]
+
+
+def test_two_shows_on_the_same_company_but_different_stories_are_two_stories(embedder):
+    stories = stories_of([episode("a1", "Tech Weekly", DEAL_A), episode("b1", "Cloud Hour", OTHER_MICROSOFT)], embedder)
+    assert all(s.shows == 1 for s in stories)
+
+
+def test_two_shows_in_the_same_field_but_on_different_stories_are_two_stories(embedder):
+    stories = stories_of([episode("a1", "Energy Now", FIELD_A), episode("b1", "Grid Talk", FIELD_B)], embedder)
+    assert all(s.shows == 1 for s in stories)
+
+
+def test_one_show_telling_a_story_in_three_episodes_is_one_show_not_coverage(embedder):
+    episodes = [
+        episode("a1", "Tech Weekly", DEAL_A),
+        EpisodeTranscript("a2", "Tech Weekly", "Tech Weekly 2", "https://feeds.example.org/tech-weekly.xml",
+                          episode("x", "Tech Weekly", DEAL_B).segments),
+        EpisodeTranscript("a3", "Tech Weekly", "Tech Weekly 3", "https://feeds.example.org/tech-weekly.xml",
+                          episode("y", "Tech Weekly", DEAL_A.replace("at first", "for a year")).segments),
+    ]
+    stories = stories_of(episodes, embedder)
+    assert all(s.shows == 1 and not s.coverage for s in stories)
+
+
+def test_a_day_of_planted_insights_sends_only_claims_never_ads_intros_or_banter(embedder):
+    result = run_day(day_episodes(), None, {}, embedder)
+    assert 1 <= len(result.top) <= 5
+    planted = [" ".join(t.lower().split()[:6]) for t in INSIGHTS.values()]
+    for item in result.top:
+        assert any(p in item.extractive_text.lower() for p in planted), item.extractive_text
+        assert not any(w in item.insight.lower() for w in ("promo", "subscribe", "welcome", "patreon", "haha"))
+        assert item.sources and item.sources[0].url.endswith(f"#t={int(item.sources[0].start_s)}")
+    assert [i.rank for i in result.top] == list(range(1, len(result.top) + 1))
+
+
+def test_a_day_where_every_show_is_banter_sends_nothing(embedder):
+    shows = [episode(f"b{i}", f"Banter Show {i}", BANTER * 4) for i in range(3)]
+    result = run_day(shows, None, {}, embedder)
+    assert result.top == []
+    assert result.dropped_by_reason.get("below_value_floor", 0) + result.excluded_by_reason.get("below_value_floor", 0) >= 1
+
+
+def test_what_a_recent_digest_sent_is_not_sent_again(embedder):
+    first = run_day(day_episodes(), None, {}, embedder)
+    assert first.top
+    past, _ = first.sent_evidence()
+    again = run_day(day_episodes(), past, {}, embedder)
+    sent = {i.candidate_id for i in first.top}
+    assert not sent & {i.candidate_id for i in again.top}
+    assert again.excluded_by_reason.get("repeats_past_digest", 0) >= len(first.top)
+
+
+def test_no_show_fills_more_than_two_items_while_another_show_has_one_above_the_floor(embedder):
+    claims = [INSIGHTS[k] for k in ("index_funds", "heat_pumps", "batteries", "restaurants", "judges", "gut")]
+    busy = episode("m1", "Busy Show", " ".join(claims))
+    quiet = episode("q1", "Quiet Show", f"{INSIGHTS['sleep']} {BANTER}")
+    result = run_day([busy, quiet], None, {}, embedder, config=SelectionConfig(send_floor=-10.0))
+    shows = [i.sources[0].podcast for i in result.top]
+    assert shows.count("Busy Show") <= 2 and "Quiet Show" in shows, shows
+
+
+def test_two_items_never_say_the_same_thing(embedder):
+    twice = episode("t1", "Show A", f"{INSIGHTS['parking']} {BANTER} {INSIGHTS['parking_paraphrase']}")
+    result = run_day([twice], None, {}, embedder, config=SelectionConfig(send_floor=-10.0))
+    texts = [i.extractive_text.lower() for i in result.top]
+    assert sum("parking" in t for t in texts) <= 1
+
+
+def test_an_untimed_transcript_is_cited_without_a_time(embedder):
+    untimed = [Segment(i, 0.0, 0.0, s) for i, s in enumerate(INSIGHTS["judges"].split(", "))]
+    ep = EpisodeTranscript("u1", "Plain Text Show", "Courts", "feed:plain", untimed, link="https://example.org/u1",
+                           enclosure_url="https://cdn.example.org/u1.mp3")
+    result = run_day([ep], None, {}, embedder, config=SelectionConfig(send_floor=-10.0))
+    assert result.top and result.top[0].sources[0].start_s is None
+    assert result.top[0].sources[0].url == "https://example.org/u1"
+
+
+def test_a_transcript_in_another_language_is_skipped_with_its_reason(embedder):
+    german = episode("g1", "Deutsches Radio", "Die Preise für Batterien sind in zehn Jahren um neunzig Prozent "
+                     "gefallen, weshalb Elektroautos jetzt so viel kosten wie Benziner. " * 3)
+    german.language = "de"
+    found = extract_candidates([german], embed=embedder.embed)
+    assert found.kept == [] and "g1" in found.skipped_episodes
+
+
+def test_a_five_hour_episode_keeps_a_bounded_number_of_candidates(embedder):
+    from podigest_dagster.core.insights.candidates import MAX_PER_EPISODE
+
+    long_text = " ".join(INSIGHTS.values()) + " "
+    segments = []
+    for k in range(60):
+        segments += [Segment(len(segments) + i, s.start_s + 300 * k, s.end_s + 300 * k, s.text)
+                     for i, s in enumerate(episode("x", "Long", long_text.replace("percent", f"percent ({k})")).segments)]
+    long_episode = EpisodeTranscript("l1", "Marathon Show", "Five hours", "feed:long", segments)
+    kept = extract_candidates([long_episode], min_value=-10.0, embed=embedder.embed).kept
+    assert 0 < len(kept) <= MAX_PER_EPISODE
+
+
+def test_the_llm_gets_the_topic_the_named_referents_the_speaker_and_the_storys_passages():
+    messages = build_messages(["Tech Weekly: before [the passage]", "Game Business: [the other show's passage]"],
+                              "Microsoft: Activision deal", ["Activision Blizzard"], "Satya Nadella")
+    user = messages[1]["content"]
+    assert "Topic: Microsoft: Activision deal" in user and "Named referents: Activision Blizzard" in user
+    assert "Said by: Satya Nadella" in user and "Excerpt 2: Game Business" in user
+
+
+def test_items_carry_a_topic_a_speaker_when_named_and_the_story_coverage(embedder):
+    a = EpisodeTranscript("a1", "Tech Weekly", "Microsoft and Activision", "feed:tech",
+                          [Segment(0, 0.0, 20.0, DEAL_A, speaker="Dana Reyes")])
+    b = EpisodeTranscript("b1", "Game Business", "Call of Duty", "feed:games",
+                          [Segment(0, 0.0, 20.0, DEAL_B, speaker="Speaker 1")])
+    result = run_day([a, b], None, {}, embedder, config=SelectionConfig(send_floor=-10.0))
+    [item] = [i for i in result.top if "Activision" in i.insight]
+    assert item.topic and len(item.topic.split()) >= 2
+    assert item.speaker in ("Dana Reyes", "")
+    assert item.support == 2 and len(item.coverage) == 1
+    assert "Speaker 1" not in (item.speaker, *(c.podcast for c in item.coverage))
+
+
+def test_a_rewriter_without_a_model_keeps_the_extracts():
+    result_items = []
+    InsightRewriter(LLMSettings(model=None)).rewrite_items(result_items)
+    assert result_items == []
+
+
+def test_the_floor_the_selection_uses_is_the_models_send_floor():
+    assert SelectionConfig().send_floor is None and shipped_floors().send > shipped_floors().pool
+    assert np.isfinite(shipped_floors().send)
