@@ -3,8 +3,8 @@ import pytest
 
 from podigest_dagster.core.insights.ads import AD_PHRASE, SpanRule, ad_probabilities, ad_sentences, ad_spans
 from podigest_dagster.core.insights.candidates import extract_candidates
-from podigest_dagster.core.insights.passages import build_sentences
 from podigest_dagster.core.insights.embedding import Embedder
+from podigest_dagster.core.insights.passages import build_sentences
 from podigest_dagster_tests.support.insight_day import INSIGHTS, episode
 
 SHOW_BEFORE = [

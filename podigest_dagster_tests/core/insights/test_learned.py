@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from podigest_dagster.core.insights import ads, stories, value
-from podigest_dagster.core.insights.passages import Sentence
 from podigest_dagster.core.insights.learned import (
     LinearModel,
     fit_logistic,
@@ -14,6 +13,7 @@ from podigest_dagster.core.insights.learned import (
     save_model,
     train_model,
 )
+from podigest_dagster.core.insights.passages import Sentence
 from training.corpus import CorpusEpisode, manifest_hash, sentence_spans
 
 

@@ -3,7 +3,6 @@ import json
 import numpy as np
 import pytest
 
-from podigest_dagster.core.insights.selection import TopItem
 from podigest_dagster.core.insights.rewrite import (
     InsightRewriter,
     LLMSettings,
@@ -11,6 +10,7 @@ from podigest_dagster.core.insights.rewrite import (
     estimate_tokens,
     parse_insight,
 )
+from podigest_dagster.core.insights.selection import TopItem
 
 GOOD = (
     "Free parking is one of the costliest gifts a city makes. Each space occupies land worth thousands of "
