@@ -28,7 +28,7 @@ import json
 import os
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -281,6 +281,8 @@ def packet(args: argparse.Namespace) -> int:
         items: list[dict] = []
         if "podigest" in systems:
             items += podigest_items(day, load_digest(args.round, day), entry)
+        for other in args.compare or []:
+            items += [dict(it, system=f"podigest@{other}") for it in podigest_items(day, load_digest(other, day), entry)]
         if "naive" in systems:
             items += naive_items(entry, embed)
         if "editor_reference" in systems:
@@ -293,7 +295,7 @@ def packet(args: argparse.Namespace) -> int:
         name = f"{args.round}-{day}"
         write_packet(work_root() / args.round / "packets" / f"{name}.md", name, numbered)
         key["items"] = [r for r in key["items"] if r["day"] != day] + [key_row(n, day, it) for n, it in numbered]
-        counts = ", ".join(f"{s} {sum(it['system'] == s for _, it in numbered)}" for s in systems)
+        counts = ", ".join(f"{s} {n}" for s, n in sorted(Counter(it["system"] for _, it in numbered).items()))
         print(f"{day}: {len(numbered)} items ({counts})")
     key["commit"] = key.get("commit") or commit_of_repo()
     key_path.parent.mkdir(parents=True, exist_ok=True)
@@ -445,6 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--round", required=True)
     p.add_argument("--days", nargs="+", required=True)
     p.add_argument("--systems", nargs="*", choices=SYSTEMS)
+    p.add_argument("--compare", nargs="*", help="also mix in the digests of these earlier rounds (podigest@ROUND)")
     s = sub.add_parser("score", help="aggregate the grades by system (and day)")
     s.add_argument("--round", required=True)
     s.add_argument("--days", action="store_true", help="also print each day")

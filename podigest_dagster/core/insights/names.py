@@ -86,16 +86,45 @@ def clean_entity(text: str) -> str:
     return _POSSESSIVE.sub("", _LEADING.sub("", " ".join(text.split())))
 
 
+# Names the entity recogniser finds that name a field or a role, never one story: tech acronyms it takes for
+# organisations, a title.
+FIELD_WORDS = frozenset(
+    "ai agi asi api apis llm llms gpu gpus cpu cpus ui ux cli ci cd sdk saas mcp phd ceo cto cfo coo vp pm pms ml "
+    "nlp os us u.s. usa internet".split()
+)
+
+
 def subject_entities(doc) -> list[tuple[str, str]]:
-    """(name, label) of the entities in a doc that name a subject, in order, a name at most once."""
+    """(name, label) of the entities in a doc that name a subject, in order, a name at most once: not a date
+    or amount, not a field's acronym ('AI', 'API'), not a lone first name (a host addressing a co-host)."""
     seen, out = set(), []
     for ent in doc.ents:
         name = clean_entity(ent.text)
         key = entity_key(name)
-        if ent.label_ in SUBJECT_LABELS and len(key) > 1 and key not in seen and any(ch.isalpha() for ch in key):
-            seen.add(key)
-            out.append((name, ent.label_))
+        if (ent.label_ not in SUBJECT_LABELS or len(key) < 2 or key in seen or not any(ch.isalpha() for ch in key)
+                or key in FIELD_WORDS or (ent.label_ == "PERSON" and " " not in key)):
+            continue
+        seen.add(key)
+        out.append((name, ent.label_))
     return out
+
+
+def main_subject(doc, common: frozenset[str] = frozenset()) -> tuple[str, float]:
+    """The named thing a passage is about, and how central it is: said more than once, in its first sentence,
+    or as a sentence's subject (names in `common`, said all day long, are left out); ('', 0) for none."""
+    first = next(iter(doc.sents), None)
+    in_first = {entity_key(e.text) for e in first.ents} if first is not None else set()
+    subjects = {entity_key(doc[t.left_edge.i : t.right_edge.i + 1].text) for t in doc if t.dep_ in ("nsubj", "nsubjpass")}
+    mentions = Counter(entity_key(e.text) for e in doc.ents)
+    best, centrality = "", 0.0
+    for name, _ in subject_entities(doc):
+        key = entity_key(name)
+        if key in common:
+            continue
+        value = mentions[key] + (1.0 if key in in_first else 0.0) + (1.5 if key in subjects else 0.0)
+        if value > centrality:
+            best, centrality = name, value
+    return best, centrality
 
 
 # --- topic lines -----------------------------------------------------------------------------------

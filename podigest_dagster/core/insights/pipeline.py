@@ -27,6 +27,11 @@ class TextEmbedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
+def episode_texts(episodes: list[EpisodeTranscript]) -> dict[str, str]:
+    """Each episode's whole transcript, for how often it says a story's subject."""
+    return {e.episode_id: " ".join(s.text for s in e.segments) for e in episodes}
+
+
 def episode_infos(episodes: list[EpisodeTranscript]) -> dict[str, EpisodeInfo]:
     """What the items' names and wording draw on, per episode."""
     return {
@@ -76,7 +81,7 @@ def run_day(
     config = replace(config or SelectionConfig(), top_n=top_n)
     found = extract_candidates(episodes_segments, past_show_texts or {}, embed=embedder.embed)
     embeddings, sentence_vectors = embed_passages([c.text for c in found.kept], embedder.embed)
-    stories = find_stories(found.kept, embeddings, sentence_vectors, shipped_floors().pool)
+    stories = find_stories(found.kept, embeddings, sentence_vectors, shipped_floors().pool, episode_texts(episodes_segments))
     ranking = choose_stories(stories, past_insight_embeddings, config)
     items = build_items(ranking, episode_infos(episodes_segments))
     if llm is not None:

@@ -18,7 +18,7 @@ from podigest_dagster.core.insights.candidates import (
     extraction_fingerprint,
 )
 from podigest_dagster.core.insights.embedding import embed_passages
-from podigest_dagster.core.insights.pipeline import episode_infos
+from podigest_dagster.core.insights.pipeline import episode_infos, episode_texts
 from podigest_dagster.core.insights.selection import SelectionConfig, TopItem, build_items, choose_stories
 from podigest_dagster.core.insights.stories import Story, find_stories
 from podigest_dagster.core.insights.value import shipped_floors
@@ -169,7 +169,8 @@ def insight_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     day = date.fromisoformat(context.partition_key)
     with warehouse.read_connection() as conn:
         candidates, vectors, sentence_vectors = insight_store.load_candidates(conn, day)
-    stories = find_stories(candidates, vectors, sentence_vectors, shipped_floors().pool)
+        texts = episode_texts(insight_store.load_day_transcripts(conn, day)) if candidates else {}
+    stories = find_stories(candidates, vectors, sentence_vectors, shipped_floors().pool, texts)
     with warehouse.get_connection() as conn:
         insight_store.replace_stories(conn, day, stories)
     shows = Counter(s.shows for s in stories)

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from podigest_dagster.core.insights import ads, stories, value
+from podigest_dagster.core.insights import ads, value
 from podigest_dagster.core.insights.learned import (
     LinearModel,
     fit_logistic,
@@ -19,8 +19,7 @@ from training.corpus import CorpusEpisode, manifest_hash, sentence_spans
 
 @pytest.mark.parametrize(
     ("name", "names"),
-    [(ads.MODEL_NAME, ads.FEATURE_NAMES), (value.MODEL_NAME, value.FEATURE_NAMES),
-     (stories.MODEL_NAME, stories.PAIR_FEATURES)],
+    [(ads.MODEL_NAME, ads.FEATURE_NAMES), (value.MODEL_NAME, value.FEATURE_NAMES)],
 )
 def test_the_shipped_weights_load_with_their_features_and_training_record(name, names):
     model = load_model(name)
@@ -33,12 +32,10 @@ def test_the_shipped_weights_load_with_their_features_and_training_record(name, 
         held = model.meta["heldout"]
         assert set(model.meta["span_rule"]) == {"open_at", "keep_at", "max_gap"}
         assert 0 <= held["spans"]["precision"] <= 1 and 0 <= held["spans"]["recall"] <= 1
-    elif name == value.MODEL_NAME:
+    else:
         assert model.meta["manifest_sha256_16"] == manifest_hash(), "training/ changed: run `make train`"
         assert 0 < model.meta["floors"]["pool"] <= model.meta["floors"]["send"]
         assert model.meta["validation"][0]["spearman"] > model.meta["validation"][1]["spearman"]
-    else:
-        assert 0 < model.meta["threshold"] < 1 and model.link == "logistic"
 
 
 def test_logistic_fit_recovers_the_separating_direction_and_ranks_by_it():
