@@ -120,7 +120,7 @@ def choose_for_reader(
     ranking = choose_stories(kept, past, config, bonus=bonus)
     chosen = [s for s, _, _ in ranking.stories]
     fresh = [k for k, s in enumerate(chosen) if s.lead.candidate_id not in general]
-    named = build_items(Ranking([ranking.stories[k] for k in fresh], {}), episodes or {}) if fresh else []
+    named = build_items(Ranking([ranking.stories[k] for k in fresh], {}), episodes or {}, embed=embed) if fresh else []
     built = dict(zip(fresh, named, strict=True))
     items, reasons, ids = [], [], []
     for k, story in enumerate(chosen):

@@ -22,12 +22,16 @@ from podigest_dagster.core.insights.passages import (
     is_housekeeping,
     passage_windows,
 )
-from podigest_dagster.core.insights.text import clean_passage
+from podigest_dagster.core.insights.text import clean_passage, has_unresolved_reference
 from podigest_dagster.core.insights.value import episode_context, predict_value, shipped_floors, value_inputs
 from podigest_dagster.core.transcribe.segments import Segment
 
 MAX_PER_EPISODE = 40
 NOTES_CHARS = 1000
+# A passage whose first sentence leans on a referent it never names ('it', 'they', 'that one') reads cold
+# only with guessing: graders of whole digests mark it down on standalone (1 of 2 for most such items on the
+# dev days), while graders of single passages barely lower its value. It is worth this much less.
+UNNAMED_REFERENT_COST = 0.2
 
 
 @dataclass
@@ -49,7 +53,9 @@ class EpisodeTranscript:
 
 @dataclass
 class Candidate:
-    """A kept passage: where it was said, who said it, its raw and cleaned text, its predicted value."""
+    """A kept passage: where it was said, who said it, its raw and cleaned text, and its score: the value the
+    model predicts, less UNNAMED_REFERENT_COST when its first sentence leans on a referent it never names
+    (`features` keep the value itself)."""
 
     candidate_id: str
     episode_id: str
@@ -98,9 +104,9 @@ def asr_confidence(segments: list[Segment], seq_start: int, seq_end: int) -> flo
     return round(sum(values) / len(values), 4) if values else None
 
 
-def _make_candidate(episode: EpisodeTranscript, window: Sequence[Sentence], value: float) -> Candidate:
+def _make_candidate(episode: EpisodeTranscript, window: Sequence[Sentence], value: float, leans: bool) -> Candidate:
     text = clean_passage([s.text for s in window])
-    features = {"value": round(float(value), 4), "sentences": float(len(window))}
+    features = {"value": round(float(value), 4), "sentences": float(len(window)), "leans_on_unnamed": float(leans)}
     confidence = asr_confidence(episode.segments, window[0].seq_start, window[-1].seq_end)
     if confidence is not None:
         features["asr_logprob"] = confidence
@@ -120,7 +126,7 @@ def _make_candidate(episode: EpisodeTranscript, window: Sequence[Sentence], valu
         end_s=window[-1].end_s,
         raw_text=" ".join(s.text for s in window),
         text=text,
-        score=round(float(value), 4),
+        score=round(float(value) - UNNAMED_REFERENT_COST * leans, 4),
         features=features,
         speaker=window[0].speaker,
     )
@@ -200,9 +206,11 @@ def extract_candidates(
         window_texts = [" ".join(texts[a : b + 1]) for a, b in windows]
         speakers = [bool(found[a].speaker) for a, _ in windows]
         values = predict_value(value_inputs(window_texts, windows, vectors[eid], context, speakers))
-        for i in best_separate(windows, values, floor, max_per_episode, dropped):
+        leans = np.array([has_unresolved_reference(found[a].text) for a, _ in windows])
+        worth = values - UNNAMED_REFERENT_COST * leans
+        for i in best_separate(windows, worth, floor, max_per_episode, dropped):
             a, b = windows[i]
-            kept.append(_make_candidate(episode, found[a : b + 1], values[i]))
+            kept.append(_make_candidate(episode, found[a : b + 1], values[i], bool(leans[i])))
     return CandidateSet(kept=kept, dropped_by_reason=dict(sorted(dropped.items())), skipped_episodes=skipped)
 
 

@@ -130,6 +130,8 @@ def main_subject(doc, common: frozenset[str] = frozenset()) -> tuple[str, float]
 # --- topic lines -----------------------------------------------------------------------------------
 
 _DETERMINERS = frozenset("the a an this that these those my our your their his her its some any every each no".split())
+# Words a noun chunk may open with that say nothing of its subject ('all the other iPhones', 'half your company').
+_LEADING_FILLERS = _DETERMINERS | frozenset("other another all half both essentially basically such same whole".split())
 # Heads that name nothing on their own: a topic needs more than these.
 GENERIC_HEADS = frozenset(
     "thing things stuff way ways lot lots kind sort bit people person guy guys one ones time times idea ideas "
@@ -159,11 +161,13 @@ def subject_phrases(doc) -> list[Phrase]:
         if root.pos_ == "PRON" or root.lemma_.lower() in GENERIC_HEADS or not root.is_alpha:
             continue
         start = chunk.start
-        while start < chunk.end and (doc[start].lower_ in _DETERMINERS or doc[start].is_punct):
+        while start < chunk.end and (doc[start].lower_ in _LEADING_FILLERS or doc[start].pos_ in ("DET", "PRON", "ADV", "NUM", "PUNCT", "CCONJ")):
             start += 1
         if start >= chunk.end:
             continue
         span = doc[start : chunk.end]
+        if any(t.pos_ == "PRON" for t in span) or not any(t.pos_ in ("NOUN", "PROPN") for t in span):
+            continue
         found.append(Phrase(span.text, root.lemma_.lower(), chunk.start, root.dep_ in ("nsubj", "nsubjpass"), len(span)))
     return found
 
@@ -200,9 +204,12 @@ class TopicContext:
     day_passages: int = 0
 
 
-def topic_line(passage: str, context: TopicContext, docs: dict[str, object] | None = None) -> str:
+def topic_line(
+    passage: str, context: TopicContext, docs: dict[str, object] | None = None, embed=None
+) -> str:
     """The item's subject in a few words: its main named thing with what the passage says about it
-    ("Nvidia: new inference chip"), or the passage's main noun phrase; never one generic word."""
+    ("Nvidia: new inference chip"), or the passage's main noun phrase; never one generic word. With `embed`
+    (texts -> unit vectors) the noun phrase is the one closest in meaning to the whole passage."""
     docs = docs or {}
     doc = docs.get("passage") or parse([passage])[0]
     before_doc = docs.get("before") or (parse([context.before])[0] if context.before else None)
@@ -224,7 +231,8 @@ def topic_line(passage: str, context: TopicContext, docs: dict[str, object] | No
     entity = max(scored)[2] if scored else ""
     known = {w.lower() for w in context.title.split()} | {w.lower() for w in context.before.split()}
     phrases = [p for p in subject_phrases(doc) if entity_key(p.text) != entity_key(entity)]
-    best = max(phrases, key=lambda p: _phrase_value(p, known)) if phrases else None
+    closeness = _closeness(passage, phrases, embed)
+    best = max(phrases, key=lambda p: _phrase_value(p, known) + 4.0 * closeness.get(p.text, 0.0)) if phrases else None
     phrase = best.text if best else ""
     if entity and phrase:
         if entity_key(entity) in entity_key(phrase):
@@ -234,6 +242,8 @@ def topic_line(passage: str, context: TopicContext, docs: dict[str, object] | No
     elif entity:
         title_phrases = [p for p in subject_phrases(title_doc)] if title_doc is not None else []
         topic = f"{entity}: {title_phrases[0].text}" if title_phrases and len(entity.split()) == 1 else entity
+    elif phrase and len(phrase.split()) < 3 and (placed := [n for n, label in (subject_entities(title_doc) if title_doc is not None else []) if label != "PERSON"]):
+        topic = f"{placed[0]}: {phrase}"  # the episode's subject (not its guest) places it
     elif phrase and len(phrase.split()) >= 2:
         topic = phrase
     elif phrase:  # one word ('Deadlines'): with the passage's next thing it says something about
@@ -247,6 +257,15 @@ def topic_line(passage: str, context: TopicContext, docs: dict[str, object] | No
     if len(topic.split()) < 2 and not (entity and len(entity.split()) >= 2):
         return ""
     return _capitalised(_shorten(topic))
+
+
+def _closeness(passage: str, phrases: list[Phrase], embed) -> dict[str, float]:
+    """Each phrase's cosine with the passage (empty without `embed`)."""
+    if embed is None or not phrases:
+        return {}
+    texts = list(dict.fromkeys(p.text for p in phrases))
+    vectors = embed([passage, *texts])
+    return {t: float(v @ vectors[0]) for t, v in zip(texts, vectors[1:], strict=True)}
 
 
 def day_entity_counts(docs: Iterable) -> Counter:

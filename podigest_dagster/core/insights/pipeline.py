@@ -83,7 +83,7 @@ def run_day(
     embeddings, sentence_vectors = embed_passages([c.text for c in found.kept], embedder.embed)
     stories = find_stories(found.kept, embeddings, sentence_vectors, shipped_floors().pool, episode_texts(episodes_segments))
     ranking = choose_stories(stories, past_insight_embeddings, config)
-    items = build_items(ranking, episode_infos(episodes_segments))
+    items = build_items(ranking, episode_infos(episodes_segments), embed=embedder.embed)
     if llm is not None:
         llm.rewrite_items(items)
     return DayResult(found.kept, found.dropped_by_reason, stories, items, embeddings, ranking.excluded_by_reason)

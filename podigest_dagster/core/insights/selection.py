@@ -217,10 +217,11 @@ def _last_sentences(text: str, count: int = 3) -> str:
 
 
 def build_items(
-    ranking: Ranking, episodes: dict[str, EpisodeInfo], coverage_floor: float | None = None
+    ranking: Ranking, episodes: dict[str, EpisodeInfo], coverage_floor: float | None = None, embed=None
 ) -> list[TopItem]:
     """The chosen stories as digest items: the lead passage with its topic line, a bracketed name for an
-    unnamed referent the transcript names just before, who said it, its source and the coverage."""
+    unnamed referent the transcript names just before, who said it, its source and the coverage. `embed`
+    (texts -> unit vectors) picks the topic's phrase by meaning."""
     from podigest_dagster.core.insights import names
 
     floor = shipped_floors().pool if coverage_floor is None else coverage_floor
@@ -241,6 +242,7 @@ def build_items(
             lead.text,
             names.TopicContext(befores[k], titles[k], info.show_notes if info else "", day_counts, n),
             {"passage": docs[k], "before": docs[n + k] if befores[k] else None, "title": docs[2 * n + k] if titles[k] else None},
+            embed,
         )
         covered = shown_coverage(story, floor)
         evidence = [f"{c.podcast}: {' '.join(around(episodes.get(c.episode_id), c)[0].split()[-30:])} [{c.text}]"

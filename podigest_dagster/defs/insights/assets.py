@@ -196,6 +196,7 @@ def top_insights(
     config: InsightsConfig,
     warehouse: WarehouseResource,
     llm: LLMResource,
+    embedder: EmbedderResource,
 ) -> dg.MaterializeResult:
     """The day's top insights: stories ranked by predicted value and coverage, above the value floor (never
     padded), none the reader got in the last days, no two about one thing, at most two per show while others
@@ -210,7 +211,7 @@ def top_insights(
         rewriter = llm.rewriter()
         transcripts = insight_store.load_day_transcripts(conn, day)
     ranking = choose_stories(stories, past, selection)
-    items = build_items(ranking, episode_infos(transcripts))
+    items = build_items(ranking, episode_infos(transcripts), embed=embedder.embed)
     rewriter.rewrite_items(items, earlier_rewrites)
     with warehouse.get_connection() as conn:
         insight_store.replace_top_insights(conn, day, items)
