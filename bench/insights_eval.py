@@ -5,9 +5,9 @@
 For each scenario in bench/synthetic_days.py (the held-out ones are listed there) the day before is run
 first, its top items become the "already sent" history, then the evaluated day is run. The top 5 is
 scored against the planted insights, next to a naive baseline on the same transcripts (split sentences,
-embed, take the 5 most central). Support is scored too: a supporting show counts as right when its own
-passage matches the item's planted insight (precision), out of the other shows that insight was planted
-in (recall).
+embed, take the 5 most central). Coverage is scored too: each other show an item's coverage cites counts
+as right when its own cited passage matches the item's planted insight (precision), out of the other
+shows that insight was planted in (recall).
 
 Matching an item to the script: the item's embedding is compared with every scripted line and sentence
 (all-MiniLM-L6-v2); the best one counts if cosine >= MATCH_SIMILARITY and at least MIN_WORD_OVERLAP of
@@ -38,12 +38,15 @@ settings.use_offline_environment()
 import numpy as np  # noqa: E402
 from synthetic_days import Scenario, scenarios  # noqa: E402
 
-from podigest_dagster.core.insights.candidates import EpisodeTranscript, Segment, build_sentences  # noqa: E402
+from podigest_dagster.core.insights.candidates import EpisodeTranscript  # noqa: E402
 from podigest_dagster.core.insights.embedding import Embedder  # noqa: E402
-from podigest_dagster.core.insights.pipeline import run_day  # noqa: E402
+from podigest_dagster.core.insights.passages import build_sentences  # noqa: E402
+from podigest_dagster.core.insights.pipeline import DayResult, run_day  # noqa: E402
+from podigest_dagster.core.insights.selection import source_of  # noqa: E402
 from podigest_dagster.core.transcribe import audio as audio_module  # noqa: E402
 from podigest_dagster.core.transcribe import engine as transcribe_module  # noqa: E402
 from podigest_dagster.core.transcribe.engine import Transcriber  # noqa: E402
+from podigest_dagster.core.transcribe.segments import Segment  # noqa: E402
 from podigest_dagster.demo import demo_dir  # noqa: E402
 from podigest_dagster.demo.build import episode_turns  # noqa: E402
 from podigest_dagster.demo.scripts import DEMO_DAYS, Day, Episode, Show  # noqa: E402
@@ -83,16 +86,16 @@ class Score:
     unmatched: int = 0
     expected: int = 0
     recalled: int = 0
-    support_claimed: int = 0
-    support_right: int = 0
-    support_possible: int = 0
+    coverage_claimed: int = 0
+    coverage_right: int = 0
+    coverage_possible: int = 0
     labels: list[str] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
 
     def add(self, other: Score) -> None:
         for name in (
             "items", "hits", "filler", "duplicates", "leaks", "unmatched", "expected", "recalled",
-            "support_claimed", "support_right", "support_possible",
+            "coverage_claimed", "coverage_right", "coverage_possible",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -104,12 +107,13 @@ class Score:
     def precision(self) -> float:
         return self.hits / self.items if self.items else 0.0
 
-    def support_figures(self) -> str:
-        """Support precision (supporting shows whose passage says the item's planted insight, of those
-        claimed) and recall (of the other shows the hit insights were planted in)."""
-        precision = f"{self.support_right / self.support_claimed:.2f}" if self.support_claimed else "-"
-        recall = f"{self.support_right / self.support_possible:.2f}" if self.support_possible else "-"
-        return f"{precision} ({self.support_right}/{self.support_claimed}), recall {recall} ({self.support_right}/{self.support_possible})"
+    def coverage_figures(self) -> str:
+        """Coverage precision (coverage shows whose cited passage says the item's planted insight, of those
+        shown) and recall (of the other shows the hit insights were planted in)."""
+        right, claimed, possible = self.coverage_right, self.coverage_claimed, self.coverage_possible
+        precision = f"{right / claimed:.2f}" if claimed else "-"
+        recall = f"{right / possible:.2f}" if possible else "-"
+        return f"{precision} ({right}/{claimed}), recall {recall} ({right}/{possible})"
 
 
 def cache_dir() -> Path:
@@ -256,40 +260,50 @@ def naive_top(transcripts: list[EpisodeTranscript], embedder: Embedder, top_n: i
     return [sentences[i] for i in np.argsort(-centrality)[:top_n]]
 
 
+def coverage_passages(result: DayResult) -> list[list[str]]:
+    """Per item, the text of each coverage source's passage (the other shows' passages the item cites)."""
+    stories = {story.story_id: story for story in result.stories}
+    passages = []
+    for item in result.top:
+        story = stories[item.cluster_id]
+        cited = {source_of(c): c.text for c in story.coverage}
+        passages.append([cited[source] for source in item.coverage])
+    return passages
+
+
 def pipeline_top(
     scenario: Scenario, transcriber: Transcriber, embedder: Embedder
-) -> tuple[list[str], list[str]]:
-    """Run the previous day then the evaluated day through the insight pipeline; return both days' top texts."""
+) -> tuple[list[str], list[str], list[list[str]]]:
+    """Run the previous day then the evaluated day through the insight pipeline; return both days' top texts
+    and, per evaluated-day item, its coverage passages."""
     before = day_transcripts(scenario.previous, scenario.shows, transcriber)
     history = run_day(before, None, None, embedder, top_n=TOP_N)
-    past, sent_texts = history.sent_evidence()
+    past, _ = history.sent_evidence()
     past_texts: dict[str, list[str]] = {}
     for transcript in before:
         past_texts.setdefault(transcript.feed_url, []).append(" ".join(s.text for s in transcript.segments))
     today = day_transcripts(scenario.day, scenario.shows, transcriber)
-    result = run_day(today, past, past_texts, embedder, top_n=TOP_N, past_insight_texts=sent_texts)
-    by_id = {c.cluster_id: c for c in result.clusters}
-    backing = [[m.text for m in by_id[item.cluster_id].supporting_members()[1:]] for item in result.top]
-    return [item.insight for item in result.top], [item.insight for item in history.top], backing
+    result = run_day(today, past, past_texts, embedder, top_n=TOP_N)
+    return [item.insight for item in result.top], [item.insight for item in history.top], coverage_passages(result)
 
 
-def score_support(score: Score, backing: list[list[str]], scenario: Scenario, embedder: Embedder) -> None:
-    """Support precision and recall of a ranked list already labelled by `score_items`: each supporting
-    show's passage (beside the representative's) is right when it matches the item's planted insight; the
-    possible supporting shows are the other shows each hit insight was planted in."""
+def score_coverage(score: Score, coverage: list[list[str]], scenario: Scenario, embedder: Embedder) -> None:
+    """Coverage precision and recall of a ranked list already labelled by `score_items`: each coverage
+    show's cited passage is right when it matches the item's planted insight; the possible coverage shows
+    are the other shows each hit insight was planted in."""
     refs = references([scenario.previous, scenario.day])
     ref_vectors = embedder.embed([r.text for r in refs])
     planted = {p.key: p for p in scenario.day.planted}
-    for label, passages in zip(score.labels, backing, strict=True):
+    for label, passages in zip(score.labels, coverage, strict=True):
         key = label.split(":", 1)[1] if label.startswith("hit:") else None
         if key in planted:
-            score.support_possible += len(planted[key].shows) - 1
-        score.support_claimed += len(passages)
+            score.coverage_possible += len(planted[key].shows) - 1
+        score.coverage_claimed += len(passages)
         if not passages or key is None:
             continue
         for passage, vector in zip(passages, embedder.embed(passages), strict=True):
             ref = match(vector, passage, refs, ref_vectors)
-            score.support_right += int(ref is not None and ref.insight == key)
+            score.coverage_right += int(ref is not None and ref.insight == key)
 
 
 def _row(split: str, name: str, method: str, s: Score) -> str:
@@ -307,12 +321,12 @@ def evaluate(split: str, verbose: bool) -> dict[str, dict[str, Score]]:
     rows = []
     for scenario in scenarios(split):
         today = day_transcripts(scenario.day, scenario.shows, transcriber)
-        texts, history, backing = pipeline_top(scenario, transcriber, embedder)
+        texts, history, coverage = pipeline_top(scenario, transcriber, embedder)
         baseline = naive_top(today, embedder)
         for method, items in (("pipeline", texts), ("naive", baseline)):
             score = score_items(items, scenario, embedder)
             if method == "pipeline":
-                score_support(score, backing, scenario, embedder)
+                score_coverage(score, coverage, scenario, embedder)
             totals.setdefault(scenario.split, {}).setdefault(method, Score()).add(score)
             rows.append(_row(scenario.split, scenario.name, method, score))
             if verbose:
@@ -334,7 +348,7 @@ def evaluate(split: str, verbose: bool) -> dict[str, dict[str, Score]]:
         for method, score in methods.items():
             print(_row(split_name, "(all)", method, score))
     for split_name, methods in totals.items():
-        print(f"support ({split_name}, pipeline): precision {methods['pipeline'].support_figures()}")
+        print(f"coverage ({split_name}, pipeline): precision {methods['pipeline'].coverage_figures()}")
     print(
         f"\nmatch: cosine >= {MATCH_SIMILARITY} and word overlap >= {MIN_WORD_OVERLAP}; "
         f"targets: recall@5 >= 0.8, precision@5 = 1.0, zero filler, duplicates and leaks"

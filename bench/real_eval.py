@@ -10,7 +10,7 @@ warehouse (read-only) are read. Nothing of podigest is imported: only its CLI an
 
 Written to the out dir (default $PODIGEST_HOME/real-eval, outside the repository, since the reports
 quote the shows' transcripts): `<day>.md` with every item and, for every cited source, the passage with
-about two sentences of context before it; `summary.json`; and `pairs-to-label.json` (`--dump-pairs`).
+about two sentences of context before it, and the other shows' coverage; `summary.json`.
 
 Measures, per day and overall (dev / held out / all):
 - items: digest items.
@@ -23,24 +23,12 @@ Measures, per day and overall (dev / held out / all):
 - ref: items opening with a pronoun or demonstrative (it, this, that, they, ...) with no named subject
   in their first sentence.
 - comedy: items citing a comedy/banter show (COMEDY_SHOWS).
-- support precision: over items with support >= 2, the share of supporting sources (the shows beside
-  the representative's) whose passage states the same claim as the representative's, by the hand labels
-  of bench/support_pairs.json (matched by episode and overlapping time span); unlabelled pairs counted.
+- coverage: items that show coverage (their digest JSON `coverage` list, the other shows' moments on
+  the same story, is non-empty).
 - agree: share of items whose text has cosine >= --agreement (0.5) with one of the LLM key points
   (labels.json `highlights`) of one of their cited episodes; items citing no episode with key points are
   left out of the share. A reference, not truth: report only.
 - naive: the 5 most central sentences of the day (MiniLM), with the same checks (`--no-baseline` skips it).
-
-`--score-rule` runs no day: it scores the same-claim rule itself (`claims.same_claim`, with the cosine the
-clustering gives it: the higher of whole-passage and best sentence-pair cosine) on every labelled pair of
-bench/support_pairs.json, and prints precision and recall by split (dev / held out / all, from the label's
-day) and by kind. This is the one place the harness imports podigest (the installed one, i.e. the working
-tree, whatever --commit says): each passage is rebuilt from the corpus transcript by the product's own
-parser and sentence builder (the sentences inside the labelled span, cleaned as candidates are); pairs
-whose span cannot be rebuilt (untimed transcripts) are counted apart. The rows "as applied" add the other
-half of support, the quality floor, and the sponsor-read removal before it: a show backs an item only when
-both passages also score at or above the floor (the shipped insight scorer on the rebuilt passage) and
-neither lies in a sponsor read the product detects in its episode, as in the pipeline.
 """
 
 from __future__ import annotations
@@ -74,7 +62,6 @@ from real_corpus import (  # noqa: E402
     select_days,
 )
 
-DEFAULT_LABELS = REPO / "bench" / "support_pairs.json"
 VENV_BIN = REPO / ".venv" / "bin"
 AGREEMENT_COSINE = 0.5
 CONTEXT_SENTENCES = 2
@@ -185,8 +172,8 @@ def unresolved_reference(text: str) -> str | None:
     return None if names else lead
 
 
-def overlaps(a: tuple[float, float], b: tuple[float, float], tolerance: float = 0.0) -> bool:
-    return a[0] < b[1] + tolerance and b[0] < a[1] + tolerance or (a == b)
+def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1] or (a == b)
 
 
 # --- warehouse -------------------------------------------------------------------------------------
@@ -224,6 +211,8 @@ class Item:
     text: str
     support: int
     passages: list[Passage]
+    coverage: list[dict] = field(default_factory=list)
+    """The digest JSON's `coverage`: the other shows' moments on the same story (empty when one show told it)."""
     flags: dict[str, object] = field(default_factory=dict)
 
 
@@ -265,27 +254,16 @@ class Warehouse:
             for r in rows
         ]
 
-    def cluster_members(self, cluster_id: int | None = None) -> list[dict]:
-        """Candidates in the day's clusters (one cluster, or all), with their span and raw text."""
+    def cluster_members(self, cluster_id: int) -> list[dict]:
+        """The passages of one of the day's stories (table insight_clusters), with their span and raw text."""
         sql = (
             "SELECT k.cluster_id, k.is_representative, k.support, c.candidate_id, c.episode_id, c.seq_start, "
             "c.seq_end, c.start_s, c.end_s, c.raw_text, c.text, c.score FROM insight_clusters k "
-            "JOIN insight_candidates c USING (candidate_id) WHERE k.partition_date = ?"
+            "JOIN insight_candidates c USING (candidate_id) WHERE k.partition_date = ? AND k.cluster_id = ?"
         )
-        params: list[object] = [self.day]
-        if cluster_id is not None:
-            sql += " AND k.cluster_id = ?"
-            params.append(cluster_id)
         names = "cluster_id is_rep support candidate_id episode_id seq_start seq_end start_s end_s raw text score"
-        return [dict(zip(names.split(), r, strict=True)) for r in self.conn.execute(sql, params).fetchall()]
-
-    def embeddings(self) -> dict[str, list[float]]:
-        rows = self.conn.execute(
-            "SELECT e.candidate_id, e.embedding FROM insight_embeddings e JOIN insight_candidates c "
-            "USING (candidate_id) WHERE c.partition_date = ?",
-            [self.day],
-        ).fetchall()
-        return {r[0]: r[1] for r in rows}
+        rows = self.conn.execute(sql, [self.day, cluster_id]).fetchall()
+        return [dict(zip(names.split(), r, strict=True)) for r in rows]
 
     def passage_context(self, episode_id: str, seq_start: int | None, raw: str, start_s: float) -> tuple[str, str]:
         """(context before the passage, the text that precedes it immediately) from the segments."""
@@ -304,27 +282,6 @@ class Warehouse:
         context = " ".join(sentences_of(before)[-CONTEXT_SENTENCES:])
         at_start = position == 0 and cut <= 0
         return context, "" if at_start else before
-
-
-# --- labels ----------------------------------------------------------------------------------------
-
-
-def load_pair_labels(path: Path) -> list[dict]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
-
-
-def _span(ref: dict) -> tuple[float, float]:
-    return float(ref["start_s"]), float(ref["end_s"])
-
-
-def find_label(labels: list[dict], a: dict, b: dict) -> dict | None:
-    """The hand label of a pair of passages ({episode_id, start_s, end_s}), matched by episode and overlap."""
-    for label in labels:
-        for x, y in ((label["a"], label["b"]), (label["b"], label["a"])):
-            if x["episode_id"] == a["episode_id"] and y["episode_id"] == b["episode_id"]:
-                if overlaps(_span(x), _span(a), 1.0) and overlaps(_span(y), _span(b), 1.0):
-                    return label
-    return None
 
 
 # --- one day ---------------------------------------------------------------------------------------
@@ -501,7 +458,8 @@ def build_items(wh: Warehouse, digest: dict, index: dict, labels: dict) -> list[
             )
         items.append(
             Item(rank, entry.get("topic"), entry.get("insight") or stored.get("insight") or "",
-                 int(entry.get("support") or stored.get("support") or len(passages)), passages)
+                 int(entry.get("support") or stored.get("support") or len(passages)), passages,
+                 [c for c in entry.get("coverage") or [] if isinstance(c, dict)])
         )
     return items
 
@@ -575,8 +533,8 @@ def cached_naive(day: str, wh: Warehouse, index: dict, labels: dict, embed: Embe
     return items
 
 
-def flag_items(items: list[Item], labels: dict, pair_labels: list[dict], embed: Embedder, threshold: float) -> None:
-    """Fill each item's flags: ad, mid-sentence, unresolved reference, comedy, support labels, agreement."""
+def flag_items(items: list[Item], labels: dict, embed: Embedder, threshold: float) -> None:
+    """Fill each item's flags: ad, mid-sentence, unresolved reference, comedy, agreement."""
     for item in items:
         first = item.passages[0] if item.passages else None
         mid = opening_problems(item.text) + (first.problems if first else [])
@@ -585,14 +543,6 @@ def flag_items(items: list[Item], labels: dict, pair_labels: list[dict], embed: 
         item.flags["ad"] = any(p.ad_overlap for p in item.passages)
         item.flags["ad_suspect"] = any(p.ad_suspect for p in item.passages)
         item.flags["comedy"] = any(p.show_slug in COMEDY_SHOWS for p in item.passages)
-        verdicts = []
-        if item.support >= 2 and first:
-            a = {"episode_id": first.corpus_id, "start_s": first.start_s, "end_s": first.end_s}
-            for other in item.passages[1:]:
-                b = {"episode_id": other.corpus_id, "start_s": other.start_s, "end_s": other.end_s}
-                label = find_label(pair_labels, a, b)
-                verdicts.append(None if label is None else bool(label["same_claim"]))
-        item.flags["support_verdicts"] = verdicts
         highlights = [h for p in item.passages for h in (labels.get(p.corpus_id or "", {}).get("highlights") or [])]
         if highlights:
             vectors = embed([item.text, *highlights])
@@ -605,7 +555,6 @@ def flag_items(items: list[Item], labels: dict, pair_labels: list[dict], embed: 
 
 
 def metrics_of(items: list[Item]) -> dict[str, object]:
-    verdicts = [v for i in items for v in i.flags.get("support_verdicts", [])]
     agree = [i.flags["agrees"] for i in items if i.flags.get("agrees") is not None]
     return {
         "items": len(items),
@@ -616,10 +565,7 @@ def metrics_of(items: list[Item]) -> dict[str, object]:
         "ref": sum(bool(i.flags["unresolved_reference"]) for i in items),
         "not_whole": sum(bool(i.flags["mid_sentence"] or i.flags["unresolved_reference"]) for i in items),
         "comedy": sum(bool(i.flags["comedy"]) for i in items),
-        "supported_items": sum(i.support >= 2 for i in items),
-        "support_same": sum(v is True for v in verdicts),
-        "support_labelled": sum(v is not None for v in verdicts),
-        "support_unlabelled": sum(v is None for v in verdicts),
+        "covered_items": sum(bool(i.coverage) for i in items),
         "agree": sum(bool(a) for a in agree),
         "agree_of": len(agree),
     }
@@ -651,16 +597,13 @@ def _item_md(item: Item, naive: bool = False) -> list[str]:
         notes.append(f"unresolved '{flags['unresolved_reference']}'")
     if flags.get("comedy"):
         notes.append("comedy show")
-    verdicts = flags.get("support_verdicts") or []
-    if verdicts:
-        shown = ["same" if v else "different" if v is not None else "unlabelled" for v in verdicts]
-        notes.append("support pairs: " + ", ".join(shown))
     if flags.get("agreement_cosine") is not None:
         notes.append(f"key-point cosine {flags['agreement_cosine']:.2f}")
     head = f"### {item.rank}. " + (f"{item.topic}" if item.topic else "(no topic)")
     out = [head, "", f"> {item.text}", ""]
     if not naive:
-        out.append(f"support {item.support} · " + (" · ".join(notes) if notes else "no flags"))
+        covered = ", ".join(str(c.get("podcast") or "?") for c in item.coverage) or "none"
+        out.append(f"support {item.support} · coverage: {covered} · " + (" · ".join(notes) if notes else "no flags"))
     else:
         out.append(" · ".join(notes) if notes else "no flags")
     out.append("")
@@ -680,12 +623,10 @@ def _item_md(item: Item, naive: bool = False) -> list[str]:
 
 
 def _metric_line(m: dict[str, object]) -> str:
-    prec = f"{m['support_same']}/{m['support_labelled']}" if m["support_labelled"] else "-"
     agree = f"{m['agree']}/{m['agree_of']}" if m["agree_of"] else "-"
     return (
         f"items {m['items']} · ads {m['ads']} (suspected in unlabelled shows {m['ad_suspects']}) · mid-sentence {m['mid']} · unresolved ref {m['ref']} · "
-        f"comedy {m['comedy']} · support>=2 items {m['supported_items']} · same-claim {prec} "
-        f"(unlabelled {m['support_unlabelled']}) · key-point agreement {agree}"
+        f"comedy {m['comedy']} · items with coverage {m['covered_items']} · key-point agreement {agree}"
     )
 
 
@@ -716,10 +657,10 @@ def _ratio(a: int, b: int) -> str:
 
 def table(rows: list[tuple[str, str, dict, dict | None]]) -> str:
     head = (
-        "| day | split | run | items | ads (+suspected) | mid-sentence | unresolved ref | comedy | support>=2 | support precision "
-        "| unlabelled | key-point agreement | naive: ads / mid / ref / comedy / agreement |"
+        "| day | split | run | items | ads (+suspected) | mid-sentence | unresolved ref | comedy | with coverage "
+        "| key-point agreement | naive: ads / mid / ref / comedy / agreement |"
     )
-    lines = [head, "|" + " --- |" * 13]
+    lines = [head, "|" + " --- |" * 11]
     for day, split, m, naive in rows:
         nv = (
             f"{naive['ads']} / {naive['mid']} / {naive['ref']} / {naive['comedy']} / {_ratio(naive['agree'], naive['agree_of'])}"
@@ -727,216 +668,9 @@ def table(rows: list[tuple[str, str, dict, dict | None]]) -> str:
         )
         lines.append(
             f"| {day} | {split} | {m.get('run', '')} | {m['items']} | {m['ads']} (+{m['ad_suspects']}) | {m['mid']} ({m['mid_cut']} cut) | {m['ref']} | {m['comedy']} | "
-            f"{m['supported_items']} | {_ratio(m['support_same'], m['support_labelled'])} | "
-            f"{m['support_unlabelled']} | {_ratio(m['agree'], m['agree_of'])} | {nv} |"
+            f"{m['covered_items']} | {_ratio(m['agree'], m['agree_of'])} | {nv} |"
         )
     return "\n".join(lines)
-
-
-# --- pairs for hand labelling ----------------------------------------------------------------------
-
-
-def candidate_pairs(wh: Warehouse, items: list[Item], max_per_cluster: int = 4, negatives: int = 12) -> list[dict]:
-    """Passage pairs worth a hand label: every digest item's support pairs, other cross-show cluster pairs,
-    and hard negatives (the closest passage of another show that the clustering kept apart)."""
-    import numpy as np
-
-    def ref(m: dict) -> dict:
-        return {"episode_id": wh.episodes[m["episode_id"]]["guid"], "start_s": m["start_s"], "end_s": m["end_s"]}
-
-    def show(m: dict) -> str:
-        return wh.episodes[m["episode_id"]]["podcast"]
-
-    out, seen = [], set()
-
-    def add(kind: str, x: dict, y: dict, **extra: object) -> None:
-        key = tuple(sorted([x["candidate_id"], y["candidate_id"]]))
-        if key in seen:
-            return
-        seen.add(key)
-        out.append({"kind": kind, "day": wh.day, "a": ref(x), "b": ref(y), "a_show": show(x), "b_show": show(y),
-                    "a_text": x["raw"], "b_text": y["raw"], **extra})
-
-    members = wh.cluster_members()
-    by_cluster: dict[int, list[dict]] = {}
-    for m in members:
-        by_cluster.setdefault(m["cluster_id"], []).append(m)
-    top = wh.top_insights()
-    cited = {t["cluster_id"] for t in top}
-    for t in top:
-        group = by_cluster.get(t["cluster_id"], [])
-        rep = next((m for m in group if m["candidate_id"] == t["candidate_id"]), None)
-        if rep is None:
-            continue
-        for src in t["sources"][1:]:
-            other = min(
-                (m for m in group if m["episode_id"] == src.get("episode_id")),
-                key=lambda m: (abs(m["start_s"] - float(src.get("start_s") or 0)), -float(m["score"] or 0.0)),
-                default=None,
-            )
-            if other is not None:
-                add("digest_support", rep, other, rank=t["rank"])
-    for cid, group in sorted(by_cluster.items()):
-        if cid in cited or len({m["episode_id"] for m in group}) < 2:
-            continue
-        count = 0
-        for i, x in enumerate(group):
-            for y in group[i + 1 :]:
-                if show(x) != show(y) and count < max_per_cluster:
-                    add("cluster_pair", x, y, cluster_id=cid)
-                    count += 1
-    vectors = wh.embeddings()
-    ids = [m["candidate_id"] for m in members if m["candidate_id"] in vectors]
-    if ids:
-        matrix = np.asarray([vectors[i] for i in ids], dtype=np.float32)
-        by_id = {m["candidate_id"]: m for m in members}
-        sims = matrix @ matrix.T
-        ranked = []
-        for i, a in enumerate(ids):
-            for j in np.argsort(-sims[i])[:8]:
-                b = ids[int(j)]
-                x, y = by_id[a], by_id[b]
-                if show(x) != show(y) and x["cluster_id"] != y["cluster_id"]:
-                    ranked.append((float(sims[i, int(j)]), a, b))
-        ranked.sort(reverse=True)
-        taken = 0
-        for sim, a, b in ranked:
-            if taken >= negatives:
-                break
-            before = len(out)
-            add("hard_negative", by_id[a], by_id[b], cosine=round(sim, 3))
-            taken += len(out) > before
-    return out
-
-
-# --- the same-claim rule on the labelled pairs -----------------------------------------------------
-
-SPAN_TOLERANCE_S = 0.6
-
-
-def rebuild_passages(corpus: Path, index: dict, refs: Iterable[dict]) -> dict[tuple[str, float, float], str | None]:
-    """(episode_id, start_s, end_s) -> the passage text the product builds from those sentences of the corpus
-    transcript (cleaned as candidates are), or None when no sentence lies inside the span."""
-    from podigest_dagster.core.insights.text import clean_passage
-
-    out: dict[tuple[str, float, float], str | None] = {}
-    for eid, spans in _spans_by_episode(refs).items():
-        sentences = _episode_sentences(corpus, index, eid)
-        for start, end in spans:
-            inside = [sentences[i].text for i in _inside(sentences, start, end)]
-            out[(eid, start, end)] = clean_passage(inside) if inside else None
-    return out
-
-
-def passages_in_reads(corpus: Path, index: dict, refs: Iterable[dict]) -> set[tuple[str, float, float]]:
-    """The spans with a sentence inside a sponsor read the product detects in its episode (`ads.ad_sentences`
-    on the whole rebuilt episode): the pipeline removes those before any passage is compared."""
-    from podigest_dagster.core.insights.ads import ad_sentences
-    from podigest_dagster.core.insights.embedding import Embedder as ProductEmbedder
-
-    embed = ProductEmbedder().embed
-    found = set()
-    for eid, spans in _spans_by_episode(refs).items():
-        sentences = _episode_sentences(corpus, index, eid)
-        if not sentences:
-            continue
-        texts = [x.text for x in sentences]
-        reads = ad_sentences(texts, embed(texts))
-        found |= {(eid, start, end) for start, end in spans if reads & set(_inside(sentences, start, end))}
-    return found
-
-
-def _spans_by_episode(refs: Iterable[dict]) -> dict[str, set[tuple[float, float]]]:
-    wanted: dict[str, set[tuple[float, float]]] = {}
-    for ref in refs:
-        wanted.setdefault(ref["episode_id"], set()).add(_span(ref))
-    return wanted
-
-
-def _episode_sentences(corpus: Path, index: dict, eid: str) -> list:
-    """The episode's sentences as the product builds them from its corpus transcript (none when untimed)."""
-    from podigest_dagster.core.insights.candidates import build_sentences
-    from podigest_dagster.core.transcribe.publisher import parse_transcript
-
-    ep = index.get(eid)
-    if ep is None or not ep.timestamps:
-        return []
-    return build_sentences(parse_transcript((corpus / ep.file).read_bytes(), ep.mime, ep.file))
-
-
-def _inside(sentences: list, start: float, end: float) -> list[int]:
-    return [
-        i for i, x in enumerate(sentences)
-        if x.start_s >= start - SPAN_TOLERANCE_S and x.end_s <= end + SPAN_TOLERANCE_S and end > 0
-    ]
-
-
-def _precision_recall(rows: list[tuple[bool, bool]]) -> dict[str, object]:
-    tp = sum(truth and said for truth, said in rows)
-    fp = sum(said and not truth for truth, said in rows)
-    fn = sum(truth and not said for truth, said in rows)
-    return {
-        "pairs": len(rows), "positives": tp + fn, "claimed": tp + fp, "tp": tp, "fp": fp, "fn": fn,
-        "precision": round(tp / (tp + fp), 3) if tp + fp else None,
-        "recall": round(tp / (tp + fn), 3) if tp + fn else None,
-    }
-
-
-def score_same_claim_rule(pair_labels: list[dict], corpus: Path, index: dict, manifest: dict) -> dict[str, object]:
-    """Precision and recall of `claims.same_claim` on the hand-labelled pairs, by split and by kind."""
-    import numpy as np
-    from podigest_dagster.core.insights.claims import QUALITY_FLOOR, same_claim
-    from podigest_dagster.core.insights.clustering import embed_passages
-
-    from podigest_dagster.core.insights.embedding import Embedder as ProductEmbedder
-    from podigest_dagster.core.insights.features import insight_scores, passage_vector
-
-    refs = [ref for label in pair_labels for ref in (label["a"], label["b"])]
-    texts = rebuild_passages(corpus, index, refs)
-    usable = [
-        lab for lab in pair_labels
-        if texts.get((lab["a"]["episode_id"], *_span(lab["a"]))) and texts.get((lab["b"]["episode_id"], *_span(lab["b"])))
-    ]
-    keys = sorted({k for lab in usable for k in ((lab["a"]["episode_id"], *_span(lab["a"])), (lab["b"]["episode_id"], *_span(lab["b"])))})
-    vectors, sentence_vectors = embed_passages([texts[k] for k in keys], ProductEmbedder().embed)
-    at = {k: i for i, k in enumerate(keys)}
-    in_reads = passages_in_reads(corpus, index, refs)
-    scores = [score for score, _ in insight_scores([texts[k] for k in keys], np.stack([passage_vector(v) for v in sentence_vectors]))] if keys else []
-    groups: dict[str, list[tuple[bool, bool]]] = {}
-    decisions = []
-    for lab in usable:
-        i, j = at[(lab["a"]["episode_id"], *_span(lab["a"]))], at[(lab["b"]["episode_id"], *_span(lab["b"]))]
-        cosine = max(float(vectors[i] @ vectors[j]), float(np.max(sentence_vectors[i] @ sentence_vectors[j].T)))
-        said = same_claim(texts[keys[i]], texts[keys[j]], cosine)
-        truth = bool(lab["same_claim"])
-        day = manifest["days"].get(lab.get("day") or "", {})
-        split = day.get("split", "unknown")
-        shared = "shared-topic" if day.get("kind") == "shared_topic" else "composed"
-        applied = said and min(scores[i], scores[j]) >= QUALITY_FLOOR and not ({keys[i], keys[j]} & in_reads)
-        for group in ("all", split, f"{shared} {split}", f"kind {lab.get('kind')}"):
-            groups.setdefault(group, []).append((truth, said))
-        for group in ("all", split):
-            groups.setdefault(f"as applied: {group}", []).append((truth, applied))
-        decisions.append({"day": lab.get("day"), "kind": lab.get("kind"), "same_claim": truth, "rule": said,
-                          "applied": applied, "scores": [round(scores[i], 3), round(scores[j], 3)],
-                          "cosine": round(cosine, 3), "a": lab["a"], "b": lab["b"]})
-    return {
-        "labelled": len(pair_labels),
-        "not_rebuilt": len(pair_labels) - len(usable),
-        "groups": {name: _precision_recall(rows) for name, rows in sorted(groups.items())},
-        "decisions": decisions,
-    }
-
-
-def print_rule_scores(scores: dict[str, object]) -> None:
-    print(f"same-claim rule on {scores['labelled']} labelled pairs ({scores['not_rebuilt']} not rebuilt: untimed transcripts)")
-    print("| pairs | n | same claim (labelled) | rule says same | tp | fp | fn | precision | recall |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, g in scores["groups"].items():
-        print(
-            f"| {name} | {g['pairs']} | {g['positives']} | {g['claimed']} | {g['tp']} | {g['fp']} | {g['fn']} | "
-            f"{g['precision'] if g['precision'] is not None else '-'} | {g['recall'] if g['recall'] is not None else '-'} |"
-        )
 
 
 # --- main ------------------------------------------------------------------------------------------
@@ -944,8 +678,8 @@ def print_rule_scores(scores: dict[str, object]) -> None:
 
 def evaluate_day(
     day: str, entry: dict, server: CorpusServer | None, home: Path, out: Path, args: argparse.Namespace,
-    index: dict, labels: dict, pair_labels: list[dict], embed: Embedder,
-) -> tuple[DayResult, list[dict]]:
+    index: dict, labels: dict, embed: Embedder,
+) -> DayResult:
     status, run_s, error = "reused", 0.0, None
     if server is not None:
         status, run_s, error = run_product(server, day, home, out / "logs" / f"{day}.log")
@@ -955,17 +689,16 @@ def evaluate_day(
     warehouse = home / "warehouse.duckdb"
     if not warehouse.exists():
         empty = metrics_of([])
-        return DayResult(day, entry["split"], status, run_s, [], [], empty, empty, shows, error or "no warehouse"), []
+        return DayResult(day, entry["split"], status, run_s, [], [], empty, empty, shows, error or "no warehouse")
     wh = Warehouse(warehouse, day)
     try:
         items = build_items(wh, digest, index, labels)
-        flag_items(items, labels, pair_labels, embed, args.agreement)
+        flag_items(items, labels, embed, args.agreement)
         naive = [] if args.no_baseline else cached_naive(day, wh, index, labels, embed)
-        flag_items(naive, labels, [], embed, args.agreement)
-        pairs = candidate_pairs(wh, items) if args.dump_pairs else []
+        flag_items(naive, labels, embed, args.agreement)
     finally:
         wh.close()
-    return DayResult(day, entry["split"], status, run_s, items, naive, metrics_of(items), metrics_of(naive), shows, error), pairs
+    return DayResult(day, entry["split"], status, run_s, items, naive, metrics_of(items), metrics_of(naive), shows, error)
 
 
 def default_root() -> Path:
@@ -978,7 +711,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--days", nargs="*", help="composed days to run (default: every day of --split)")
     parser.add_argument("--corpus", help="corpus dir (default $PODIGEST_REAL_PODCASTS or ../shared/real-podcasts)")
     parser.add_argument("--manifest", default=str(DEFAULT_MANIFEST))
-    parser.add_argument("--labels", default=str(DEFAULT_LABELS), help="hand-labelled passage pairs")
     parser.add_argument("--out", help="report dir (default $PODIGEST_HOME/real-eval)")
     parser.add_argument("--commit", help="evaluate this commit (extracted with git archive), not the working tree")
     parser.add_argument("--product", help="evaluate the podigest source tree in this directory")
@@ -986,11 +718,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--reuse", action="store_true", help="do not run podigest: re-read the homes of the last run")
     parser.add_argument("--agreement", type=float, default=AGREEMENT_COSINE, help="cosine to count as agreeing")
     parser.add_argument("--no-baseline", action="store_true", help="skip the naive baseline")
-    parser.add_argument("--dump-pairs", action="store_true", help="write pairs-to-label.json (with text) in the out dir")
-    parser.add_argument(
-        "--score-rule", action="store_true",
-        help="run no day: score the same-claim rule on the labelled pairs (precision/recall by split and kind)",
-    )
     return parser.parse_args(argv)
 
 
@@ -1001,21 +728,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     manifest = load_manifest(args.manifest)
     days = select_days(manifest, args.split, args.days)
     index, labels = load_index(corpus), load_labels(corpus)
-    pair_labels = load_pair_labels(Path(args.labels))
-    if args.score_rule:
-        scores = score_same_claim_rule(pair_labels, corpus, index, manifest)
-        print_rule_scores(scores)
-        if args.out:
-            Path(args.out).mkdir(parents=True, exist_ok=True)
-            (Path(args.out) / "rule-scores.json").write_text(json.dumps(scores, indent=1), encoding="utf-8")
-        return 0
     out = (Path(args.out) if args.out else default_root() / "real-eval").resolve()
     (out / "logs").mkdir(parents=True, exist_ok=True)
     use_product(args.product, args.commit, out)
     print(f"product: {PRODUCT['label']}", flush=True)
     embed = Embedder()
     results: list[DayResult] = []
-    pairs: list[dict] = []
     homes = out / "homes"
     if args.shared_home and not args.reuse:
         prepare_home(homes / "shared", wipe=True)
@@ -1028,11 +746,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             if not args.reuse and not args.shared_home:
                 prepare_home(home, wipe=True)
             print(f"[{time.perf_counter() - started:6.0f}s] {day}: {'reading' if args.reuse else 'running podigest'}", flush=True)
-            result, day_pairs = evaluate_day(
-                day, manifest["days"][day], server, home, out, args, index, labels, pair_labels, embed
-            )
+            result = evaluate_day(day, manifest["days"][day], server, home, out, args, index, labels, embed)
             results.append(result)
-            pairs.extend(day_pairs)
             write_day_report(result, out)
             extra = f" ({result.error})" if result.error else ""
             print(f"         {result.status} in {result.run_s:.0f}s, {len(result.items)} items{extra}", flush=True)
@@ -1084,9 +799,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         "wall_s": round(wall, 1),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
-    if args.dump_pairs:
-        (out / "pairs-to-label.json").write_text(json.dumps(pairs, indent=1, ensure_ascii=False), encoding="utf-8")
-        print(f"{len(pairs)} pairs to label: {out / 'pairs-to-label.json'}")
     return 0
 
 

@@ -22,7 +22,7 @@ from podigest_dagster.core.insights.passages import (
     is_housekeeping,
     passage_windows,
 )
-from podigest_dagster.core.insights.text import clean_passage, has_unresolved_reference
+from podigest_dagster.core.insights.text import clean_passage, leans_on_unnamed
 from podigest_dagster.core.insights.value import episode_context, predict_value, shipped_floors, value_inputs
 from podigest_dagster.core.transcribe.segments import Segment
 
@@ -198,7 +198,7 @@ def extract_candidates(
             if reason:
                 dropped[f"{reason}_sentences"] += 1
             blocked.append(bool(reason))
-        windows = passage_windows(found, blocked)
+        windows = passage_windows(found, blocked, vectors=vectors[eid])
         if not windows:
             continue
         title, notes = vectors[f"title:{eid}"], vectors[f"notes:{eid}"]
@@ -206,7 +206,7 @@ def extract_candidates(
         window_texts = [" ".join(texts[a : b + 1]) for a, b in windows]
         speakers = [bool(found[a].speaker) for a, _ in windows]
         values = predict_value(value_inputs(window_texts, windows, vectors[eid], context, speakers))
-        leans = np.array([has_unresolved_reference(found[a].text) for a, _ in windows])
+        leans = np.array([leans_on_unnamed(found[a].text) for a, _ in windows])
         worth = values - UNNAMED_REFERENT_COST * leans
         for i in best_separate(windows, worth, floor, max_per_episode, dropped):
             a, b = windows[i]

@@ -242,8 +242,8 @@ def topic_line(
     elif entity:
         title_phrases = [p for p in subject_phrases(title_doc)] if title_doc is not None else []
         topic = f"{entity}: {title_phrases[0].text}" if title_phrases and len(entity.split()) == 1 else entity
-    elif phrase and len(phrase.split()) < 3 and (placed := [n for n, label in (subject_entities(title_doc) if title_doc is not None else []) if label != "PERSON"]):
-        topic = f"{placed[0]}: {phrase}"  # the episode's subject (not its guest) places it
+    elif phrase and (placed := title_subject(title_doc)) and entity_key(placed) not in entity_key(phrase):
+        topic = f"{placed}: {phrase}"  # the episode's subject (not its guest) places a passage naming nothing
     elif phrase and len(phrase.split()) >= 2:
         topic = phrase
     elif phrase:  # one word ('Deadlines'): with the passage's next thing it says something about
@@ -257,6 +257,21 @@ def topic_line(
     if len(topic.split()) < 2 and not (entity and len(entity.split()) >= 2):
         return ""
     return _capitalised(_shorten(topic))
+
+
+def title_subject(title_doc) -> str:
+    """What an episode title says the episode is about: its first named thing that is not a person (a guest's
+    name says who, not what), else its first noun phrase of substance; '' for none."""
+    if title_doc is None:
+        return ""
+
+    def short(text: str) -> str:
+        return " ".join(re.split(r"\s*[:|—–-]\s+", text)[0].split()[:4])
+
+    named = [short(n) for n, label in subject_entities(title_doc) if label != "PERSON"]
+    phrases = [short(p.text) for p in subject_phrases(title_doc) if p.words >= 2 or p.text[:1].isupper()]
+    found = [t for t in [*named, *phrases] if t and entity_key(t) not in FIELD_WORDS]
+    return found[0] if found else ""
 
 
 def _closeness(passage: str, phrases: list[Phrase], embed) -> dict[str, float]:
@@ -280,14 +295,13 @@ def day_entity_counts(docs: Iterable) -> Counter:
 
 # A definite noun that leans on a name said before it, and the kinds of entity that can be that name.
 REFERENT_NOUNS: dict[str, frozenset[str]] = {
-    **{n: frozenset({"ORG"}) for n in "company firm startup business brand lab organization organisation agency bank".split()},
-    **{n: frozenset({"PRODUCT", "ORG", "WORK_OF_ART"}) for n in "model product app device phone chip tool platform software service car drone".split()},
-    **{n: frozenset({"WORK_OF_ART"}) for n in "book paper film movie novel essay".split()},
+    **{n: frozenset({"ORG"}) for n in "company firm startup bank".split()},
+    **{n: frozenset({"PRODUCT"}) for n in "model product app device phone chip".split()},
+    **{n: frozenset({"WORK_OF_ART"}) for n in "book film movie novel".split()},
     **{n: frozenset({"LAW"}) for n in "bill law act regulation".split()},
-    **{n: frozenset({"GPE"}) for n in "country city state".split()},
+    **{n: frozenset({"GPE"}) for n in "country city".split()},
 }
 PERSON_PRONOUNS = frozenset({"he", "she"})
-_TITLE_WORDS = frozenset("inside behind how why what when who the a an episode full part on with meet".split())
 
 
 @dataclass(frozen=True)
@@ -310,7 +324,10 @@ def _referent_in(doc) -> tuple[int, frozenset[str]] | None:
         low = token.lower_
         if low in PERSON_PRONOUNS and token.dep_ in ("nsubj", "nsubjpass") and token.i <= sentence.start + 3:
             return token.idx + len(token.text), frozenset({"PERSON"})
-        if low in REFERENT_NOUNS and token.i > 0 and doc[token.i - 1].lower_ == "the" and token.tag_ == "NN":
+        # 'the company said', 'the model is': the subject of the sentence (in 'the name of the product' or 'a
+        # tool for the model' the noun is generic, not a referent)
+        if (low in REFERENT_NOUNS and token.i > 0 and doc[token.i - 1].lower_ == "the" and token.tag_ == "NN"
+                and token.dep_ in ("nsubj", "nsubjpass")):
             following = doc[token.i + 1] if token.i + 1 < len(doc) else None
             if following is not None and (following.ent_type_ or following.pos_ == "PROPN"):
                 return None  # 'the company Anthropic': named already
@@ -331,15 +348,11 @@ def bracket_referent(passage_doc, before_doc, title_doc=None) -> Bracket | None:
     rivals = kinds if "PERSON" in kinds else SUBJECT_LABELS - {"NORP"}
     if any(label in rivals for _, label in subject_entities(passage_doc)):
         return None
-    sources = [before_doc] + ([title_doc] if title_doc is not None and "PERSON" not in kinds else [])
-    for doc in sources:
-        named = [(n, label) for n, label in subject_entities(doc) if label in rivals] if doc is not None else []
-        if doc is title_doc:  # titles run words into names ('Inside Rippling'): only a clean, short name
-            named = [(n, label) for n, label in named if len(n.split()) <= 3 and n.split()[0].lower() not in _TITLE_WORDS]
-        if named:  # the nearest source that names anything decides: exactly one name, of a fitting kind
-            if len({entity_key(n) for n, _ in named}) == 1 and named[0][1] in kinds:
-                return Bracket(named[0][0], after)
-            return None
+    # the transcript just before the passage only: an episode title's names ('AI Disruption', 'Pricing
+    # Innovation') were wrong more often than right in the dev days' passages
+    named = [(n, label) for n, label in subject_entities(before_doc) if label in rivals] if before_doc is not None else []
+    if len({entity_key(n) for n, _ in named}) == 1 and named[0][1] in kinds:
+        return Bracket(named[0][0], after)
     return None
 
 

@@ -264,6 +264,29 @@ def has_unresolved_reference(sentence: str) -> bool:
     return False
 
 
+_LIGHT_WORDS = frozenset(
+    "i you we i'm i've i'd you're we're think thought guess feel felt believe know mean said say says so and but "
+    "or when if because as well yeah yes no like just really actually also then now that's what how why where "
+    "do does did don't didn't is was were are be been have has had would could should will can may might "
+    "basically honestly obviously right okay ok um uh oh sure see saw love".split()
+)
+_EARLY_PRONOUN = re.compile(r"^(?:[\w'’,]+\s+){0,5}?(it|he|she|they|them|this|that)\b(?!\s*(?:'s|is|was) (?:\w+ )?(?:to|that|when|if)\b)", re.I)
+
+
+def leans_on_unnamed(sentence: str) -> bool:
+    """True when a passage's first sentence leans on something it never names: a dangling start, or a
+    pronoun among its first words ('I think it expands ...', 'So when they launched ...') whose referent is
+    not in the sentence before it."""
+    if has_unresolved_reference(sentence):
+        return True
+    head = strip_discourse_starters(strip_speaker_label(remove_fillers(sentence))).strip()
+    m = _EARLY_PRONOUN.match(head)
+    if not m or _EXPLETIVE_IT.match(head[m.start(1):]):
+        return False
+    before = re.findall(r"[a-z'’]+", head[: m.start(1)].lower())
+    return all(w in _LIGHT_WORDS for w in before)  # any noun before the pronoun may be its referent
+
+
 def repair_casing(sentence: str) -> str:
     """Capitalise the sentence start and the pronoun 'I'."""
     sentence = re.sub(r"\bi\b(?=(?:'[a-z]+)?\b)", "I", sentence)

@@ -96,8 +96,11 @@ def _prepare(db: str) -> None:
         episode("health-2", "Body and Mind", f"Welcome back to Body and Mind. {NAP_CLAIM} Thanks for tuning in."),
     ]
     _store_day(db, NEXT_DAY, next_day)
+    # the hand-written shows say their claims in a sentence or two: sent from a lower floor than the model's
+    config = {"config": {"lookback_days": 30, "top_n": 5, "send_floor": 0.3}}
+    run_config = {"ops": {"insight_candidates": config, "top_insights": config}}
     for day in (DAY, NEXT_DAY):
-        assert dg.materialize(INSIGHT_ASSETS, partition_key=day, resources=_resources(db)).success
+        assert dg.materialize(INSIGHT_ASSETS, partition_key=day, resources=_resources(db), run_config=run_config).success
 
 
 @pytest.fixture(scope="module")
