@@ -259,6 +259,10 @@ def topic_line(
     return _capitalised(_shorten(topic))
 
 
+# A title's numbering ('Episode 227', 'Ep. 12', 'Part 2', '#45') says which episode, not what it is about.
+NUMBERING = re.compile(r"^(?:(?:episode|ep|part|chapter|no|vol|volume|season)\b\.?\s*#?\s*\d*|#\s*\d+|\d+)(?:\W|$)", re.I)
+
+
 def title_subject(title_doc) -> str:
     """What an episode title says the episode is about: its first named thing that is not a person (a guest's
     name says who, not what), else its first noun phrase of substance; '' for none."""
@@ -266,11 +270,11 @@ def title_subject(title_doc) -> str:
         return ""
 
     def short(text: str) -> str:
-        return " ".join(re.split(r"\s*[:|—–-]\s+", text)[0].split()[:4])
+        return " ".join(re.split(r"\s*[:|—–-]\s+", text)[0].split()[:4]).strip(" :;,.|—–-")
 
     named = [short(n) for n, label in subject_entities(title_doc) if label != "PERSON"]
     phrases = [short(p.text) for p in subject_phrases(title_doc) if p.words >= 2 or p.text[:1].isupper()]
-    found = [t for t in [*named, *phrases] if t and entity_key(t) not in FIELD_WORDS]
+    found = [t for t in [*named, *phrases] if t and entity_key(t) not in FIELD_WORDS and not NUMBERING.match(t)]
     return found[0] if found else ""
 
 

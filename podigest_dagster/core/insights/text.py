@@ -7,7 +7,12 @@ import re
 from podigest_dagster.core.text.sentences import normalise_spaces
 
 _SPEAKER_LABEL = re.compile(r"^\s*(?:\[[^\]]{1,40}\]|[A-Z][A-Za-z .'-]{0,30}|SPEAKER[ _]?\d+)\s*:\s+")
-_NOISE_TAG = re.compile(r"[\[(](?:laughs?|laughter|music|applause|crosstalk|inaudible|silence)[\])]", re.I)
+# a transcriber's note on the audio ('[inaudible 01:04:48]', '(laughs)', '[00:12:03]'), never words said
+_NOISE_TAG = re.compile(
+    r"[\[(](?:(?:laughs?|laughing|laughter|music|applause|crosstalk|inaudible|indiscernible|unintelligible|silence|"
+    r"foreign|cough(?:s|ing)?|pause|chuckles?)\b[^\[\]()]{0,30}|\d{1,2}:\d{2}(?::\d{2})?)[\])]",
+    re.I,
+)
 
 FILLER_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.I)

@@ -66,6 +66,13 @@ def test_a_topic_names_the_entity_or_thing_the_passage_is_about(passage, title, 
     assert len(topic.split()) >= 2 and topic.lower() not in GENERIC
 
 
+def test_a_titles_episode_number_never_places_a_topic():
+    passage = ("A lot of the loans the banks had given were already in trouble, because banks are not suited to lend "
+               "to infrastructure for thirty years.")
+    topic = topic_line(passage, TopicContext(title="Episode 227: The Economics of Indian Banks"))
+    assert "227" not in topic and "Episode" not in topic and "::" not in topic, topic
+
+
 def test_a_topic_is_never_one_generic_word():
     topic = topic_line("Yeah, things are things and people do stuff, you know.", TopicContext(title="Episode 12"))
     assert topic == "" or (len(topic.split()) >= 2 and topic.lower() not in GENERIC)

@@ -18,6 +18,11 @@ def test_fillers_are_removed_but_meaningful_words_stay():
     assert remove_fillers("If you know the answer, uh, say it.") == "If you know the answer say it."
 
 
+def test_a_transcribers_notes_on_the_audio_are_dropped_but_a_bracketed_name_stays():
+    text = "Chips do not get better with [inaudible 01:04:48] models (laughs) and [00:12:03] the [Gemini] one (mostly)."
+    assert remove_fillers(text) == "Chips do not get better with models and the [Gemini] one (mostly)."
+
+
 def test_stutters_collapse_to_one_word():
     assert collapse_repeats("the the price of of oil") == "the price of oil"
     assert collapse_repeats("I think there's there's a cost, it's it's real") == "I think there's a cost, it's real"
