@@ -152,8 +152,8 @@ def run_partition(partition_key: str, feeds_file: Path | None = None, verbosity:
     from podigest_dagster import run_output
     from podigest_dagster.defs.marts.assets import prepare_dbt_manifest
 
+    prepare_dbt_manifest()  # before the definitions load it: an edited dbt model must not meet a stale manifest
     job = _build_job()
-    prepare_dbt_manifest()
     reporter = run_output.RunReporter(verbosity)
     job = job.with_logger_defs({run_output.LOGGER_KEY: run_output.logger_definition(reporter)})
     reporter.say(f"podigest: running {job.name} for {partition_key} (feeds: {settings.feeds_file()})")
