@@ -278,12 +278,12 @@ def pipeline_top(
     and, per evaluated-day item, its coverage passages."""
     before = day_transcripts(scenario.previous, scenario.shows, transcriber)
     history = run_day(before, None, None, embedder, top_n=TOP_N)
-    past, _ = history.sent_evidence()
+    past, sent_texts = history.sent_evidence()
     past_texts: dict[str, list[str]] = {}
     for transcript in before:
         past_texts.setdefault(transcript.feed_url, []).append(" ".join(s.text for s in transcript.segments))
     today = day_transcripts(scenario.day, scenario.shows, transcriber)
-    result = run_day(today, past, past_texts, embedder, top_n=TOP_N)
+    result = run_day(today, past, past_texts, embedder, top_n=TOP_N, past_sent_texts=sent_texts)
     return [item.insight for item in result.top], [item.insight for item in history.top], coverage_passages(result)
 
 

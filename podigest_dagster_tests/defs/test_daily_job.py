@@ -92,7 +92,7 @@ def test_three_consecutive_partitions_each_digest_only_from_its_own_day(podigest
                 assert all(day in source["episode"] for source in entry["sources"]), entry
             texts = " ".join(entry["insight"].lower() for entry in payload["items"])
             assert "subscribe" not in texts and "code sleep" not in texts
-            assert any(entry["support"] >= 2 for entry in payload["items"])
+            assert any(entry["support"] >= 2 for entry in payload["items"]), (day, [(e["support"], e["insight"][:60]) for e in payload["items"]])
         marts = conn.execute("SELECT count(DISTINCT partition_date) FROM marts.fct_daily_digest").fetchone()[0]
     assert marts == 3
 

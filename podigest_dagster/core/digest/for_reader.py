@@ -34,8 +34,8 @@ Embed = Callable[[list[str]], np.ndarray]
 
 # all-MiniLM-L6-v2 cosine between an interest phrase ("energy policy") and a passage on that subject is
 # about 0.2-0.45, and up to about 0.15 for an unrelated one: above RELEVANCE_NOISE closeness counts,
-# RELEVANCE_WEIGHT x (cosine - noise) is added to the base score (about 0.35-0.95), so a clearly relevant
-# idea (0.35: +0.5) outranks a better-supported unrelated one, and from MATCH_SIMILARITY on the footer
+# RELEVANCE_WEIGHT x (cosine - noise) is added to the story's score (its predicted value, 0.7-3 once past the
+# send floor, plus coverage), so a clearly relevant idea (0.35: +0.5) outranks a somewhat better unrelated one, and from MATCH_SIMILARITY on the footer
 # says the item matched the interest. MUTE_SIMILARITY: an idea this close to a muted topic is dropped.
 RELEVANCE_NOISE = 0.1
 RELEVANCE_WEIGHT = 2.0

@@ -5,6 +5,7 @@ the best passages that share no sentence are kept, above the model's pool floor.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from podigest_dagster.core.insights.passages import (
     is_housekeeping,
     passage_windows,
 )
-from podigest_dagster.core.insights.text import clean_passage, leans_on_unnamed
+from podigest_dagster.core.insights.text import clean_passage, leans_on_unnamed, remove_fillers
 from podigest_dagster.core.insights.value import (
     combine,
     episode_context,
@@ -31,11 +32,15 @@ from podigest_dagster.core.insights.value import (
     value_inputs,
 )
 from podigest_dagster.core.insights.value_adapter import adapter_values
+from podigest_dagster.core.text.sentences import split_sentences
 from podigest_dagster.core.transcribe.segments import Segment
 
 MAX_PER_EPISODE = 40
+SENT_KEY_MIN_WORDS = 6  # shorter sentences ('That's exactly right.') recur without being a re-aired item
 # The ridge model reads every window; the adapter (value_adapter.py) re-reads the best this many per episode.
 PRESELECT_PER_EPISODE = 60
+# ... among those the ridge model puts no further than this below the floor (the two reads differ by about this)
+PRESELECT_MARGIN = 0.2
 NOTES_CHARS = 1000
 # A passage whose first sentence leans on a referent it never names ('it', 'they', 'that one') reads cold
 # only with guessing: graders of whole digests mark it down on standalone (1 of 2 for most such items on the
@@ -172,6 +177,7 @@ def extract_candidates(
     min_value: float | None = None,
     max_per_episode: int = MAX_PER_EPISODE,
     embed: Callable[[list[str]], np.ndarray] | None = None,
+    sent_before: Sequence[str] = (),
 ) -> CandidateSet:
     """The day's candidate passages across episodes, scored by the value model.
 
@@ -191,6 +197,7 @@ def extract_candidates(
         groups[f"notes:{e.episode_id}"] = [e.show_notes[:NOTES_CHARS]] if (e.show_notes or "").strip() else []
     vectors = embed_groups(groups, embed or _bundled_embed)
     index = build_boilerplate_index([(e.feed_url, e.episode_id, sentences[e.episode_id]) for e in episodes], past_show_texts or {})
+    sent = sent_sentence_keys(sent_before)
     dropped: Counter[str] = Counter()
     if skipped:
         dropped[SKIPPED_FOR_LANGUAGE] = len(skipped)
@@ -205,7 +212,8 @@ def extract_candidates(
             reason = (
                 "ad" if i in ads else "housekeeping" if is_housekeeping(text)
                 else "another_script" if language.sentence_in_another_script(text)
-                else "boilerplate" if index.is_boilerplate(episode.feed_url, eid, text) else None
+                else "boilerplate" if index.is_boilerplate(episode.feed_url, eid, text)
+                else "sent_before" if sentence_key(text) in sent else None
             )
             if reason:
                 dropped[f"{reason}_sentences"] += 1
@@ -219,9 +227,8 @@ def extract_candidates(
         speakers = [bool(found[a].speaker) for a, _ in windows]
         ridge = predict_value(value_inputs(window_texts, windows, vectors[eid], context, speakers))
         leans = np.array([leans_on_unnamed(found[a].text) for a, _ in windows])
-        preselected = best_separate(windows, ridge - UNNAMED_REFERENT_COST * leans, floor - 0.2,
-                                    max(PRESELECT_PER_EPISODE, max_per_episode), Counter())
-        dropped["below_the_episodes_best"] += len(windows) - len(preselected)
+        preselected = best_separate(windows, ridge - UNNAMED_REFERENT_COST * leans, floor - PRESELECT_MARGIN,
+                                    max(PRESELECT_PER_EPISODE, max_per_episode), dropped)
         if not preselected:
             continue
         read = adapter_values([window_texts[i] for i in preselected])
@@ -235,11 +242,24 @@ def extract_candidates(
     return CandidateSet(kept=kept, dropped_by_reason=dict(sorted(dropped.items())), skipped_episodes=skipped)
 
 
+def sentence_key(text: str) -> str:
+    """A sentence as words only (fillers, case and punctuation aside), to know it again."""
+    words = re.findall(r"[a-z0-9]+", remove_fillers(text).lower())
+    return " ".join(words) if len(words) >= SENT_KEY_MIN_WORDS else ""
+
+
+def sent_sentence_keys(sent_before: Sequence[str]) -> frozenset[str]:
+    """The sentences of what recent digests sent (items and their stories' passages): a show re-airing one is
+    not offered again, not even glued to a new claim."""
+    return frozenset(k for text in sent_before for s in split_sentences(text) if (k := sentence_key(s)))
+
+
 def extraction_fingerprint(
     episodes: list[EpisodeTranscript],
     past_show_texts: dict[str, list[str]],
     min_value: float | None = None,
     max_per_episode: int = MAX_PER_EPISODE,
+    sent_before: Sequence[str] = (),
 ) -> str:
     """A digest of everything `extract_candidates` reads: the episodes and their segments, the shows' past
     texts, the limits, the shipped models and the code of the insight and text packages. Equal digests give
@@ -249,9 +269,9 @@ def extraction_fingerprint(
         digest.update(repr(episode).encode("utf-8"))
     for feed in sorted(past_show_texts):
         digest.update(repr((feed, past_show_texts[feed])).encode("utf-8"))
-    digest.update(repr((min_value, max_per_episode)).encode("utf-8"))
+    digest.update(repr((min_value, max_per_episode, sorted(sent_sentence_keys(sent_before)))).encode("utf-8"))
     package = Path(__file__).resolve().parent
-    code = [*sorted(package.glob("*.py")), *sorted(package.glob("models/*.json")), *sorted(
+    code = [*sorted(package.glob("*.py")), *sorted(package.glob("models/**/*.*")), *sorted(
         (package.parent / "text").glob("*.py")
     )]
     for path in code:

@@ -259,7 +259,8 @@ def topic_line(
     return _capitalised(_shorten(topic))
 
 
-# A title's numbering ('Episode 227', 'Ep. 12', 'Part 2', '#45') says which episode, not what it is about.
+# A title's numbering ('Episode 227', 'Ep. 12', 'Part 2', '#45') says which episode, not what it is about;
+# nor does a phrase naming the episode itself ('Kitchen Science episode').
 NUMBERING = re.compile(r"^(?:(?:episode|ep|part|chapter|no|vol|volume|season)\b\.?\s*#?\s*\d*|#\s*\d+|\d+)(?:\W|$)", re.I)
 
 
@@ -274,7 +275,8 @@ def title_subject(title_doc) -> str:
 
     named = [short(n) for n, label in subject_entities(title_doc) if label != "PERSON"]
     phrases = [short(p.text) for p in subject_phrases(title_doc) if p.words >= 2 or p.text[:1].isupper()]
-    found = [t for t in [*named, *phrases] if t and entity_key(t) not in FIELD_WORDS and not NUMBERING.match(t)]
+    found = [t for t in [*named, *phrases] if t and entity_key(t) not in FIELD_WORDS and not NUMBERING.match(t)
+             and not re.search(r"\b(?:episode|ep)\b", t, re.I)]
     return found[0] if found else ""
 
 

@@ -4,6 +4,7 @@ rewrite). The evaluation benches run this, so what they measure is what the asse
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -76,10 +77,12 @@ def run_day(
     llm: InsightRewriter | None = None,
     top_n: int = 5,
     config: SelectionConfig | None = None,
+    past_sent_texts: Sequence[str] = (),
 ) -> DayResult:
     """Run the whole insight chain for one day's episodes, step by step as the assets do."""
     config = replace(config or SelectionConfig(), top_n=top_n)
-    found = extract_candidates(episodes_segments, past_show_texts or {}, embed=embedder.embed)
+    found = extract_candidates(episodes_segments, past_show_texts or {}, embed=embedder.embed,
+                               sent_before=past_sent_texts)
     embeddings, sentence_vectors = embed_passages([c.text for c in found.kept], embedder.embed)
     stories = find_stories(found.kept, embeddings, sentence_vectors, shipped_floors().pool, episode_texts(episodes_segments))
     ranking = choose_stories(stories, past_insight_embeddings, config)

@@ -5,10 +5,11 @@ five while another show has a story above the floor."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -214,6 +215,15 @@ def _last_sentences(text: str, count: int = 3) -> str:
     from podigest_dagster.core.text.sentences import split_sentences
 
     return " ".join((split_sentences(text) or [text])[-count:]) if text.strip() else ""
+
+
+def selection_fingerprint(extraction: str, sent_before: Sequence[str], config: SelectionConfig, *extra: str) -> str:
+    """A digest of everything the day's choice reads beyond the code and transcripts the candidates'
+    `extraction` fingerprint already covers: what the lookback window sent, the selection's settings and
+    `extra` (the embedding model). Equal digests choose and name the same items."""
+    digest = hashlib.sha256(extraction.encode("utf-8"))
+    digest.update(repr((sorted(sent_before), sorted(asdict(config).items()), extra)).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def build_items(

@@ -70,6 +70,10 @@ FORGET_EXTRACTION = "DELETE FROM candidate_builds WHERE partition_date = ?"
 SAVE_EXTRACTION = (
     "INSERT INTO candidate_builds (partition_date, fingerprint, dropped_by_reason, built_at) VALUES (?, ?, ?, ?)"
 )
+LAST_TOP_BUILD_SQL = "SELECT fingerprint FROM top_builds WHERE partition_date = ?"
+FORGET_TOP_BUILD = "DELETE FROM top_builds WHERE partition_date = ?"
+SAVE_TOP_BUILD = "INSERT INTO top_builds (partition_date, fingerprint, built_at) VALUES (?, ?, ?)"
+TOP_COUNT_SQL = "SELECT count(*) FROM top_insights WHERE partition_date = ?"
 CANDIDATE_COUNT_SQL = "SELECT count(*) FROM insight_candidates WHERE partition_date = ?"
 
 DELETE_DAY_CANDIDATES = "DELETE FROM insight_candidates WHERE partition_date = ?"
@@ -230,9 +234,21 @@ def replace_stories(conn: duckdb.DuckDBPyConnection, day: date, stories: list[St
             conn.executemany(INSERT_MEMBERSHIP, memberships)
 
 
-def replace_top_insights(conn: duckdb.DuckDBPyConnection, day: date, items: list[TopItem]) -> None:
-    """Swap the partition's top items in one transaction."""
+def replace_top_insights(
+    conn: duckdb.DuckDBPyConnection, day: date, items: list[TopItem], fingerprint: str | None = None
+) -> None:
+    """Swap the partition's top items in one transaction, with the fingerprint of what they were chosen from
+    (none: the next run chooses again)."""
     with transaction(conn):
         conn.execute(DELETE_DAY_TOP, [day])
+        conn.execute(FORGET_TOP_BUILD, [day])
         if items:
             conn.executemany(INSERT_TOP_ITEM, [insight_rows.top_item_row(day, i) for i in items])
+        if fingerprint:
+            conn.execute(SAVE_TOP_BUILD, [day, fingerprint, datetime.now(UTC)])
+
+
+def last_top_build(conn: duckdb.DuckDBPyConnection, day: date) -> tuple[str, int] | None:
+    """The fingerprint the partition's stored top items were chosen from, and how many there are."""
+    row = conn.execute(LAST_TOP_BUILD_SQL, [day]).fetchone()
+    return (row[0], conn.execute(TOP_COUNT_SQL, [day]).fetchone()[0]) if row else None

@@ -34,6 +34,8 @@ COMMON_MIN = 4
 SAME_STORY_COSINE = 0.4
 SAME_STORY_SENTENCE_COSINE = 0.55
 SAME_STORY_CENTRALITY = 1.5
+# Two shows saying nearly the same words (a syndicated segment, a quoted release) tell one story, named or not.
+SAME_WORDS_COSINE = 0.92
 
 
 @dataclass
@@ -137,9 +139,9 @@ def pair_features(a: Named, b: Named, shares: dict[str, float], cosine: float, s
 
 def same_story(features: Sequence[float]) -> bool:
     """Whether a pair (its `pair_features`) is one story: the same main subject, central to both, said in
-    close terms."""
+    close terms; or nearly the same words."""
     f = dict(zip(PAIR_FEATURES, features, strict=True))
-    return (
+    return f["cosine"] >= SAME_WORDS_COSINE or (
         f["same_subject"] == 1.0 and f["subject_centrality"] >= SAME_STORY_CENTRALITY
         and f["cosine"] >= SAME_STORY_COSINE and f["best_sentence_cosine"] >= SAME_STORY_SENTENCE_COSINE
     )

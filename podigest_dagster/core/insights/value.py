@@ -119,7 +119,8 @@ def combine(ridge: np.ndarray, adapter: np.ndarray) -> np.ndarray:
     """The value the product ranks by: the mean of the ridge model's read (context, place, audited signals) and
     the LoRA adapter's (the words in order; value_adapter.py). On the validation episodes the mean ranked as
     well as the adapter alone (Spearman 0.58) and better than the ridge alone (0.54)."""
-    return (np.asarray(ridge, dtype=np.float64) + np.asarray(adapter, dtype=np.float64)) / 2
+    mean = (np.asarray(ridge, dtype=np.float64) + np.asarray(adapter, dtype=np.float64)) / 2
+    return np.clip(mean, 0.0, 3.0)  # the rubric's scale
 
 
 def value_of_texts(texts: Sequence[str], embed, title: str = "") -> np.ndarray:

@@ -19,7 +19,13 @@ from podigest_dagster.core.insights.candidates import (
 )
 from podigest_dagster.core.insights.embedding import embed_passages
 from podigest_dagster.core.insights.pipeline import episode_infos, episode_texts
-from podigest_dagster.core.insights.selection import SelectionConfig, TopItem, build_items, choose_stories
+from podigest_dagster.core.insights.selection import (
+    SelectionConfig,
+    TopItem,
+    build_items,
+    choose_stories,
+    selection_fingerprint,
+)
 from podigest_dagster.core.insights.stories import Story, find_stories
 from podigest_dagster.core.insights.value import shipped_floors
 from podigest_dagster.core.text.display import md_cell
@@ -84,7 +90,7 @@ def insight_candidates(
     embedder: EmbedderResource,
 ) -> dg.MaterializeResult:
     """Candidate passages of the day's transcripts: whole thoughts of one to five sentences, sponsor reads (whole
-    spans, learned) and a show's boilerplate removed first, each scored by the value model (the reader's
+    spans, learned), a show's boilerplate and sentences recent digests sent removed first, each scored by the value model (the reader's
     rubric value it predicts); per episode the best that share no sentence are kept. The day's sentences,
     titles and show notes are embedded once, only when there are any."""
     day = date.fromisoformat(context.partition_key)
@@ -92,13 +98,14 @@ def insight_candidates(
         episodes = insight_store.load_day_transcripts(conn, day)
         feeds = sorted({e.feed_url for e in episodes})
         past = insight_store.load_past_show_texts(conn, day, feeds, config.lookback_days)
-        fingerprint = extraction_fingerprint(episodes, past)
+        _, sent_before = insight_store.load_past_sent(conn, day, config.lookback_days)
+        fingerprint = extraction_fingerprint(episodes, past, sent_before=sent_before)
         last = insight_store.last_extraction(conn, day)
         if last and last[0] == fingerprint:
             kept = conn.execute(insight_store.CANDIDATE_COUNT_SQL, [day]).fetchone()[0]
             context.log.info("insight_candidates: transcripts, models and code unchanged; kept the stored candidates")
             return _candidates_result(len(episodes), kept, last[1], past, unchanged=True)
-    found = extract_candidates(episodes, past, embed=embedder.embed)
+    found = extract_candidates(episodes, past, embed=embedder.embed, sent_before=sent_before)
     for episode_id, reason in found.skipped_episodes.items():
         context.log.info(f"insight_candidates: skipped episode {episode_id}: {reason}")
     with warehouse.get_connection() as conn:
@@ -205,8 +212,16 @@ def top_insights(
     day = date.fromisoformat(context.partition_key)
     selection = SelectionConfig(top_n=config.top_n, send_floor=config.send_floor)
     with warehouse.read_connection() as conn:
+        past, sent_before = insight_store.load_past_sent(conn, day, config.lookback_days)
+        extraction = insight_store.last_extraction(conn, day)
+        fingerprint = (
+            selection_fingerprint(extraction[0], sent_before, selection, embedder.model_dir) if extraction else None
+        )
+        last = insight_store.last_top_build(conn, day)
+        if fingerprint and last and last[0] == fingerprint and not llm.model:
+            context.log.info("top_insights: candidates, past digests and settings unchanged; kept the stored items")
+            return dg.MaterializeResult(metadata={"items": last[1], "unchanged_since_last_build": True})
         stories = insight_store.load_stories(conn, day)
-        past, _ = insight_store.load_past_sent(conn, day, config.lookback_days)
         earlier_rewrites = insight_store.load_llm_rewrites(conn, day)
         rewriter = llm.rewriter()
         transcripts = insight_store.load_day_transcripts(conn, day)
@@ -214,9 +229,10 @@ def top_insights(
     items = build_items(ranking, episode_infos(transcripts), embed=embedder.embed)
     rewriter.rewrite_items(items, earlier_rewrites)
     with warehouse.get_connection() as conn:
-        insight_store.replace_top_insights(conn, day, items)
+        insight_store.replace_top_insights(conn, day, items, fingerprint if not llm.model else None)
     return dg.MaterializeResult(
         metadata={
+            "unchanged_since_last_build": False,
             "items": len(items),
             "stories_considered": len(stories),
             "excluded_by_reason": dg.MetadataValue.json(ranking.excluded_by_reason),

@@ -71,6 +71,12 @@ def test_two_shows_in_the_same_field_but_on_different_stories_are_two_stories(em
     assert all(s.shows == 1 for s in stories)
 
 
+def test_two_shows_saying_the_same_unnamed_claim_in_nearly_the_same_words_are_one_story(embedder):
+    stories = stories_of([episode("a1", "Energy Now", FIELD_A), episode("b1", "Grid Talk", FIELD_A)], embedder)
+    [battery] = [s for s in stories if "Battery" in s.lead.text]
+    assert battery.shows == 2
+
+
 def test_one_show_telling_a_story_in_three_episodes_is_one_show_not_coverage(embedder):
     episodes = [
         episode("a1", "Tech Weekly", DEAL_A),
@@ -114,10 +120,19 @@ def test_what_a_recent_digest_sent_is_not_sent_again(embedder):
 def test_no_show_fills_more_than_two_items_while_another_show_has_one_above_the_floor(embedder):
     claims = [INSIGHTS[k] for k in ("index_funds", "heat_pumps", "batteries", "restaurants", "judges", "gut")]
     busy = episode("m1", "Busy Show", " ".join(claims))
-    quiet = episode("q1", "Quiet Show", f"{INSIGHTS['sleep']} {BANTER}")
+    quiet = episode("q1", "Quiet Show", f"{INSIGHTS['sleep']} {BANTER} {INSIGHTS['parking']}")
     result = run_day([busy, quiet], None, {}, embedder, config=SelectionConfig(send_floor=-10.0))
     shows = [i.sources[0].podcast for i in result.top]
-    assert shows.count("Busy Show") <= 2 and "Quiet Show" in shows, shows
+    # Busy Show waits while Quiet Show has a passage to give; a fifth item may be its third once Quiet has none
+    assert shows[:4].count("Busy Show") == 2 and shows.count("Quiet Show") == 2, shows
+    assert result.excluded_by_reason.get("show_has_two_items", 0) >= 1
+
+
+def test_a_day_of_one_show_fills_the_five_from_it(embedder):
+    claims = [INSIGHTS[k] for k in ("index_funds", "heat_pumps", "batteries", "restaurants", "judges", "gut")]
+    only = episode("o1", "Only Show", f" {BANTER} ".join(claims))
+    result = run_day([only], None, {}, embedder, config=SelectionConfig(send_floor=-10.0))
+    assert len(result.top) == 5 and {i.sources[0].podcast for i in result.top} == {"Only Show"}
 
 
 def test_two_items_never_say_the_same_thing(embedder):

@@ -33,8 +33,10 @@ DAY, NEXT_DAY = "2024-03-05", "2024-03-06"
 INSIGHT_ASSETS = [insight_candidates, insight_embeddings, insight_clusters, top_insights]
 DIGEST_ASSETS = [daily_digest, reader_digests, digest_delivery]
 OCTOPUS_CLAIM = (
-    "Octopuses can taste with their arms, because each sucker carries thousands of chemical receptors that let "
-    "the arm decide what to grab on its own."
+    "Octopuses can taste with their arms: each sucker carries about ten thousand chemical receptors, and two "
+    "thirds of the animal's five hundred million neurons sit in the arms rather than the brain. That is why a "
+    "researcher at the University of Washington found that a severed arm still reaches for food and passes it "
+    "toward where the mouth would be, for up to an hour."
 )
 NAP_CLAIM = (
     "A twenty minute nap after lunch improves afternoon memory tests by about a third, because short sleep "
@@ -52,7 +54,7 @@ readers:
   - email: cara@example.com
     muted_shows: [City Lab Talk]
   - email: dan@example.com
-    muted_topics: [free parking]
+    muted_topics: [index funds]
   - email: eve@example.com                  # no interests: the general digest
 """
 
@@ -186,9 +188,9 @@ def test_a_muted_show_or_topic_never_appears_in_that_readers_digest(home, smtp):
     assert "City Lab Talk" not in items and _items(items)
     assert "Muted shows (never included): City Lab Talk" in footer
     everyone = (settings.digests_dir() / f"{DAY}.txt").read_text(encoding="utf-8")
-    assert "City Lab Talk" in everyone and "parking" in everyone.lower()
+    assert "City Lab Talk" in everyone and "index fund" in everyone.lower()
     (dan,) = _mail(smtp, "dan@example.com")
-    assert "parking" not in dan.split("Why these items")[0].lower() and _items(dan)
+    assert "index fund" not in dan.split("Why these items")[0].lower() and _items(dan)
 
 
 def _stored(day: str, reader: str) -> list[dict]:
