@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from podigest_dagster.core.insights.features import STOPWORDS
-from podigest_dagster.core.insights.text import opens_a_thought, remove_fillers
+from podigest_dagster.core.insights.text import opens_a_thought, remove_fillers, unshout
 from podigest_dagster.core.text.sentences import normalise_spaces, sentence_spans, word_count
 from podigest_dagster.core.transcribe.segments import Segment
 
@@ -84,7 +84,7 @@ def build_sentences(segments: list[Segment]) -> list[Sentence]:
             bounds.append((cursor, cursor + len(text), seg))
             pieces.append(text)
             cursor += len(text)
-        full = " ".join(pieces)
+        full = unshout(" ".join(pieces))
         speaker = next((seg.speaker for seg in turn if seg.speaker), None)
         previous_text = ""
         for position, (a, b, abandoned) in enumerate(_split_at_restarts(sentence_spans(full), full)):

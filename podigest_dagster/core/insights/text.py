@@ -292,6 +292,19 @@ def leans_on_unnamed(sentence: str) -> bool:
     return all(w in _LIGHT_WORDS for w in before)  # any noun before the pronoun may be its referent
 
 
+def unshout(text: str) -> str:
+    """A speaker turn of caption text in capitals ('OVER FIFTEEN YEARS ...') in sentence case: three words or
+    more whose letters are nearly all capitals is shouting, not names. The length is kept (times are located
+    by character offsets). Lower-case captions read as they do elsewhere: no passage opens on a lower-case
+    word, so a caption show without punctuation sends nothing rather than run-on fragments."""
+    letters = [c for c in text if c.isalpha()]
+    if len(re.findall(r"[A-Za-z]{2,}", text)) < 3 or sum(c.isupper() for c in letters) < 0.9 * len(letters):
+        return text
+    lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    lowered = re.sub(r"\bi\b", "I", lowered)
+    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), lowered)
+
+
 def repair_casing(sentence: str) -> str:
     """Capitalise the sentence start and the pronoun 'I'."""
     sentence = re.sub(r"\bi\b(?=(?:'[a-z]+)?\b)", "I", sentence)

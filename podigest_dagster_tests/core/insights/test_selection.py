@@ -202,3 +202,40 @@ def test_a_rewriter_without_a_model_keeps_the_extracts():
 def test_the_floor_the_selection_uses_is_the_models_send_floor():
     assert SelectionConfig().send_floor is None and shipped_floors().send > shipped_floors().pool
     assert np.isfinite(shipped_floors().send)
+
+
+PHILOSOPHY = (
+    "A promise binds us even when keeping it costs more than breaking it, because what we owe is not the "
+    "outcome but the trust the other person placed in our word. That is why a broken promise wrongs someone "
+    "even when they never find out about it."
+)
+
+
+@pytest.mark.parametrize("style", ["lower", "upper"])
+def test_caption_text_in_one_case_without_punctuation_sends_no_run_on_and_no_capitals(embedder, style):
+    claims = [INSIGHTS[k] for k in ("index_funds", "heat_pumps", "judges")]
+    bare = " ".join(c.replace(",", "").replace(".", "") for c in claims)
+    text = bare.lower() if style == "lower" else bare.upper()
+    result = run_day([episode("c1", "Caption Show", text)], None, {}, embedder, config=SelectionConfig(send_floor=-10.0))
+    # without punctuation no passage is a whole thought: nothing is sent rather than a run-on, never in capitals
+    for item in result.top:
+        assert item.insight[0].isupper() and not item.insight.isupper(), item.insight
+        assert item.topic is None or len(item.topic.split()) >= 2, item.topic
+
+
+def test_an_entity_free_passage_gets_a_topic_of_its_own_words_and_no_bracket(embedder):
+    result = run_day([episode("p1", "Ethics Hour", PHILOSOPHY, title="On promises")], None, {}, embedder,
+                     config=SelectionConfig(send_floor=-10.0))
+    assert result.top
+    item = result.top[0]
+    assert "[" not in item.insight and item.names == []
+    assert item.topic and len(item.topic.split()) >= 2 and "promise" in item.topic.lower(), item.topic
+
+
+def test_caption_text_in_capitals_with_punctuation_reads_in_sentence_case(embedder):
+    text = " ".join(INSIGHTS[k] for k in ("index_funds", "heat_pumps", "judges")).upper()
+    result = run_day([episode("c2", "Caption Show", text)], None, {}, embedder, config=SelectionConfig(send_floor=-10.0))
+    assert result.top
+    for item in result.top:
+        assert item.insight[0].isupper() and not item.insight.isupper(), item.insight
+        assert not (item.topic or "").isupper(), item.topic

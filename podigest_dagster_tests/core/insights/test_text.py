@@ -7,6 +7,7 @@ from podigest_dagster.core.insights.text import (
     remove_fillers,
     starts_with_dangling_reference,
     unknown_word_share,
+    unshout,
 )
 
 
@@ -87,3 +88,11 @@ def test_a_new_speaker_or_a_capitalised_sentence_is_not_joined():
 def test_a_clause_cut_at_its_comma_is_joined_whatever_its_first_letter():
     text = clean_passage(["Scientists at the University of Trento,", "Italy studied the brains of reciters."])
     assert text == "Scientists at the University of Trento, Italy studied the brains of reciters."
+
+
+def test_caption_capitals_read_in_sentence_case_with_the_length_kept_but_acronyms_in_normal_text_stay():
+    shouted = "SO I THINK FEES MATTER. THEY COMPOUND EVERY YEAR!  AND NASA AGREES"
+    assert unshout(shouted) == "So I think fees matter. They compound every year!  And nasa agrees"
+    assert len(unshout(shouted)) == len(shouted)
+    assert unshout("NASA and the ESA launched it.") == "NASA and the ESA launched it."
+    assert unshout("OK SURE") == "OK SURE"
