@@ -18,12 +18,23 @@ from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResour
 from podigest_dagster.defs.marts import assets as dbt_assets
 from podigest_dagster.defs.search import assets as search
 from podigest_dagster.defs.transcribe import assets as transcribe
+from podigest_dagster.defs.transcribe import publisher as publisher_transcripts
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
 from podigest_dagster.defs.warehouse import WarehouseResource
 
 settings.use_offline_environment()
 
-_modules = [ingest, transcribe, insights, search, digest, digest_readers, digest_site, dbt_assets]
+_modules = [
+    ingest,
+    publisher_transcripts,
+    transcribe,
+    insights,
+    search,
+    digest,
+    digest_readers,
+    digest_site,
+    dbt_assets,
+]
 
 
 def build_resources() -> dict[str, object]:

@@ -10,6 +10,7 @@ from podigest_dagster.defs.daily import daily_partitions
 
 PYTHON_CHAIN = [
     "episodes",
+    "publisher_transcripts",
     "episode_audio",
     "transcripts",
     "insight_candidates",
@@ -100,10 +101,21 @@ ASSET_GROUPS_BEFORE_THE_LAYOUT_MOVE = {
 
 
 # Assets added since (new keys only: the ones above keep their keys and groups).
-ASSET_GROUPS_ADDED_SINCE = {"search_index": "search", "reader_digests": "digest", "digest_site": "digest"}
+ASSET_GROUPS_ADDED_SINCE = {
+    "search_index": "search",
+    "reader_digests": "digest",
+    "digest_site": "digest",
+    "publisher_transcripts": "transcribe",
+}
 
 
 def test_asset_keys_and_groups_are_the_same_set_as_before_the_layout_move(podigest_home):
     _, graph = load()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == {**ASSET_GROUPS_BEFORE_THE_LAYOUT_MOVE, **ASSET_GROUPS_ADDED_SINCE}
+
+
+def test_transcripts_are_checked_before_any_audio(podigest_home):
+    _, graph = load()
+    parents = {p.to_user_string() for p in graph.get(dg.AssetKey("episode_audio")).parent_keys}
+    assert {"episodes", "publisher_transcripts"} <= parents

@@ -74,6 +74,8 @@ WHEN NOT MATCHED THEN INSERT (episode_id, partition_date, source_url, status, sh
 VALUES (s.episode_id, s.partition_date, s.source_url, s.status, s.sha256, s.path, s.bytes, s.content_type,
     s.error, s.attempts, s.downloaded_at)
 """
+# The transcribe stage's `transcripts.source` of a transcript taken from the publisher (no audio needed).
+PUBLISHER_SOURCE = "publisher"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class AudioTask:
     path: str | None
     bytes: int | None
     content_type: str | None
+    transcript_status: str | None = None
+    transcript_source: str | None = None
 
 
 def feed_validators(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, str | None]]:
@@ -139,17 +143,19 @@ def count_partition_episodes(conn: duckdb.DuckDBPyConnection, day: date) -> int:
     return conn.execute("SELECT count(*) FROM episodes WHERE partition_date = ?", [day]).fetchone()[0]
 
 
+AUDIO_TASK_SQL = """
+SELECT e.episode_id, e.feed_url, e.title, e.enclosure_url, a.status, a.sha256, a.path, a.bytes,
+       a.content_type, t.status, t.source
+FROM episodes e
+LEFT JOIN episode_audio a ON a.episode_id = e.episode_id
+LEFT JOIN transcripts t ON t.episode_id = e.episode_id
+"""
+
+
 def audio_tasks(conn: duckdb.DuckDBPyConnection, day: date) -> list[AudioTask]:
-    """Every episode of the day with its audio row, if any."""
+    """Every episode of the day with its audio row and whether a transcript of it is stored, if any."""
     rows = conn.execute(
-        """
-        SELECT e.episode_id, e.feed_url, e.title, e.enclosure_url, a.status, a.sha256, a.path, a.bytes,
-               a.content_type
-        FROM episodes e LEFT JOIN episode_audio a ON a.episode_id = e.episode_id
-        WHERE e.partition_date = ?
-        ORDER BY e.published_at, e.episode_id
-        """,
-        [day],
+        AUDIO_TASK_SQL + "WHERE e.partition_date = ? ORDER BY e.published_at, e.episode_id", [day]
     ).fetchall()
     return [AudioTask(*row) for row in rows]
 
