@@ -12,6 +12,7 @@ from podigest_dagster.defs.digest import site as digest_site
 from podigest_dagster.defs.digest.resources import MailerResource
 from podigest_dagster.defs.executors import executor_from_env
 from podigest_dagster.defs.ingest import assets as ingest
+from podigest_dagster.defs.ingest import audio_cache
 from podigest_dagster.defs.ingest.resources import IngestSettings
 from podigest_dagster.defs.insights import assets as insights
 from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResource
@@ -28,6 +29,7 @@ _modules = [
     ingest,
     publisher_transcripts,
     transcribe,
+    audio_cache,
     insights,
     search,
     digest,

@@ -22,6 +22,8 @@ from typing import Any, TextIO
 
 import dagster as dg
 
+from podigest_dagster.core.text.display import byte_size
+
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 LOGGER_KEY = "podigest"
 PROGRESS_ASSETS = ("publisher_transcripts", "transcripts")  # their INFO lines: one per episode
@@ -80,6 +82,16 @@ def _audio(m: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _audio_cache(m: Mapping[str, Any]) -> str:
+    line = f"{_value(m, 'files_pruned')} files pruned ({byte_size(_count(m, 'bytes_pruned'))}), "
+    line += f"{_count(m, 'files_kept')} kept ({byte_size(_count(m, 'bytes_kept'))}"
+    if _count(m, "pending_files"):
+        line += f", {_count(m, 'pending_files')} still to transcribe"
+    if _count(m, "archive_files"):
+        line += f", {_count(m, 'archive_files')} for the web archive: no web URL"
+    return line + ")"
+
+
 def _transcripts(m: Mapping[str, Any]) -> str:
     return (
         f"{_value(m, 'transcribed')} by Whisper, {_count(m, 'from_publisher')} from the publisher, "
@@ -128,6 +140,7 @@ SUMMARIES: dict[str, tuple[str, Callable[[Mapping[str, Any]], str]]] = {
     "publisher_transcripts": ("publisher transcripts", _publisher),
     "episode_audio": ("audio", _audio),
     "transcripts": ("transcripts", _transcripts),
+    "audio_cache": ("audio cache", _audio_cache),
     "insight_candidates": ("candidates", _candidates),
     "insight_embeddings": ("embeddings", _embeddings),
     "insight_clusters": ("clusters", _clusters),

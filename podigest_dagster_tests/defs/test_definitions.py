@@ -106,6 +106,7 @@ ASSET_GROUPS_ADDED_SINCE = {
     "reader_digests": "digest",
     "digest_site": "digest",
     "publisher_transcripts": "transcribe",
+    "audio_cache": "ingest",
 }
 
 
@@ -115,7 +116,8 @@ def test_asset_keys_and_groups_are_the_same_set_as_before_the_layout_move(podige
     assert groups == {**ASSET_GROUPS_BEFORE_THE_LAYOUT_MOVE, **ASSET_GROUPS_ADDED_SINCE}
 
 
-def test_transcripts_are_checked_before_any_audio(podigest_home):
+def test_transcripts_are_checked_before_any_audio_and_the_cache_is_pruned_after_them(podigest_home):
     _, graph = load()
-    parents = {p.to_user_string() for p in graph.get(dg.AssetKey("episode_audio")).parent_keys}
-    assert {"episodes", "publisher_transcripts"} <= parents
+    parents = {k: {p.to_user_string() for p in graph.get(dg.AssetKey(k)).parent_keys} for k in ("episode_audio", "audio_cache")}
+    assert {"episodes", "publisher_transcripts"} <= parents["episode_audio"]
+    assert "transcripts" in parents["audio_cache"]

@@ -14,6 +14,7 @@ import pytest
 
 from podigest_dagster.core.digest import ledger
 from podigest_dagster.core.ingest import store as ingest_store
+from podigest_dagster.core.ingest.audio_cache import prune
 from podigest_dagster.core.ingest.download import DownloadResult
 from podigest_dagster.core.transcribe.publisher_first import PublisherCheck
 from podigest_dagster.core.transcribe.segments import Segment
@@ -107,7 +108,7 @@ def test_the_stores_upsert_on_a_ducklake_without_duplicating_rows(lake):
         assert conn.execute("SELECT count(*), max(status) FROM deliveries").fetchone() == (1, "sending")
 
 
-def test_publisher_checks_are_recorded_on_a_ducklake(lake, tmp_path):
+def test_publisher_checks_and_pruned_audio_are_recorded_on_a_ducklake(lake, tmp_path):
     audio = tmp_path / "audio" / "ab" / "e1.mp3"
     audio.parent.mkdir(parents=True)
     audio.write_bytes(b"ID3" + bytes(100))
@@ -122,6 +123,10 @@ def test_publisher_checks_are_recorded_on_a_ducklake(lake, tmp_path):
             store_publisher_check(conn, DAY.isoformat(), check, "run-1")
         assert conn.execute("SELECT count(*), max(status) FROM publisher_transcripts").fetchone() == (1, "ok")
         assert count_publisher_used(conn, DAY.isoformat(), "run-1") == 1
+    report = prune(lambda: db.write_connection(lake), tmp_path / "audio", retention_days=0)
+    assert report.files_pruned == 1 and not audio.exists()
+    with db.write_connection(lake) as conn:
+        assert conn.execute("SELECT status, pruned_at IS NOT NULL FROM episode_audio").fetchall() == [("pruned", True)]
 
 
 def _write_episode(target: str, data_path: str, episode_id: str, text: str, queue) -> None:

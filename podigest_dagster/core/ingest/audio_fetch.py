@@ -181,6 +181,20 @@ def fetch(
     return FetchOutcome(DOWNLOADED, result.bytes)
 
 
+def fetch_again(
+    connect: Connect, read: Connect, episode_id: str, day: date, limits: DownloadLimits
+) -> FetchOutcome:
+    """One episode's audio for a transcript that must be redone after its file left the cache: the same
+    URL's file when one is on disk, else a download from the episode's current enclosure URL."""
+    with read() as conn:
+        task = store.audio_task(conn, episode_id)
+        found = store.downloaded_with_url(conn, task.enclosure_url) if task and task.enclosure_url else None
+    if task is None or not task.enclosure_url:
+        return FetchOutcome(NO_ENCLOSURE, 0, "entry has no enclosure")
+    by_url = {task.enclosure_url: found} if found is not None else {}
+    return fetch(connect, task, day, task.enclosure_url, limits, by_url)
+
+
 def fresh_enclosures(feed_urls: set[str], **feed_options: Any) -> tuple[dict[str, str], list[str]]:
     """Each feed's current enclosure URLs by episode (signed URLs expire), and the feeds that gave none."""
     fresh: dict[str, str] = {}

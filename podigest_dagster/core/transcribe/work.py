@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from podigest_dagster import settings
 from podigest_dagster.core.net.limits import MAX_TRANSCRIPT_BYTES
@@ -18,6 +20,9 @@ from podigest_dagster.core.transcribe.whisper_model import ModelError
 PUBLISHER = "publisher"
 UNUSABLE = "unusable"
 TRANSCRIPT_DEADLINE_S = 120.0
+# Audio statuses a transcription step may fetch again: downloaded but since deleted from the cache
+# (`pruned`), or a file gone from disk; never one whose download failed (the audio step just tried).
+REFETCHABLE = (None, "ok", "pruned")
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,11 @@ class EpisodeWork:
         """Why the publisher's transcript was found unusable when it was checked first, or None."""
         return (self.publisher_error or "publisher transcript unusable") if self.publisher_status == UNUSABLE else None
 
+    def audio_to_fetch(self) -> bool:
+        """Whisper would need audio that is not on disk but may be fetched again (deleted from the cache)."""
+        on_disk = bool(self.audio_path) and Path(self.audio_path).is_file()
+        return not on_disk and self.audio_status in REFETCHABLE
+
 
 @dataclass
 class Outcome:
@@ -118,17 +128,22 @@ def _from_audio(work: EpisodeWork, transcriber: Transcriber, progress: Progress 
     )
 
 
+AudioRefetch = Callable[[EpisodeWork], EpisodeWork]
+
+
 def transcribe_episode(
     work: EpisodeWork,
     transcriber: Transcriber,
     progress: Progress | None = None,
+    refetch: AudioRefetch | None = None,
     limits: TranscriptLimits | None = None,
 ) -> Outcome:
     """The publisher's transcript when it offers a usable one, else Whisper on the downloaded audio
     (`progress` is called after each window it decodes).
 
     A publisher transcript already found unusable (the `publisher_transcripts` step checks them before any
-    audio is downloaded) is not fetched again.
+    audio is downloaded) is not fetched again. Audio deleted from the cache since (a transcript that must be
+    redone, with another model) is fetched again by `refetch`, which returns the episode as it is then.
     Anything one episode's transcript or audio does is that episode's failure; only a model that cannot
     load at all (ModelError) is raised, since every other episode would fail the same way.
     """
@@ -142,6 +157,8 @@ def transcribe_episode(
         except Exception as exc:  # noqa: BLE001 - an unforeseen transcript falls back to Whisper
             publisher_error = f"publisher transcript unusable: {_reason(exc)}"
     try:
+        if refetch is not None and work.audio_to_fetch():
+            work = refetch(work)
         return _from_audio(work, transcriber, progress)
     except ModelError:
         raise

@@ -1,4 +1,4 @@
-"""Settings of feed polling and audio downloading, as a Dagster resource."""
+"""Settings of feed polling, audio downloading and the audio cache, as a Dagster resource."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from podigest_dagster.core.net.limits import MAX_AUDIO_BYTES, MAX_FEED_BYTES, MA
 
 
 class IngestSettings(dg.ConfigurableResource):
-    """Where feeds.yaml and the audio cache are, and the limits every fetch of untrusted URLs (feeds, audio,
-    publisher transcripts) obeys.
+    """Where feeds.yaml and the audio cache are, the limits every fetch of untrusted URLs obeys, and how long
+    transcribed audio is kept.
 
-    Empty paths and an unset `allow_private_network` are read from the environment when used
-    (PODIGEST_FEEDS, PODIGEST_HOME, PODIGEST_ALLOW_PRIVATE_NETWORK).
+    Empty paths and unset values are read from the environment when used (PODIGEST_FEEDS, PODIGEST_HOME,
+    PODIGEST_ALLOW_PRIVATE_NETWORK, PODIGEST_AUDIO_RETENTION_DAYS, PODIGEST_AUDIO_MAX_GB).
     """
 
     feeds_file: str = ""
@@ -31,6 +31,8 @@ class IngestSettings(dg.ConfigurableResource):
     retries: int = 3
     backoff_s: float = 2.0
     allow_private_network: bool | None = None
+    audio_retention_days: float | None = None
+    audio_max_gb: float | None = None
 
     @classmethod
     def from_env(cls) -> IngestSettings:
@@ -39,6 +41,8 @@ class IngestSettings(dg.ConfigurableResource):
             feeds_file=str(settings.feeds_file()),
             audio_dir=str(settings.audio_dir()),
             allow_private_network=settings.allow_private_network(),
+            audio_retention_days=settings.audio_retention_days(),
+            audio_max_gb=_gigabytes(settings.audio_max_bytes()),
         )
 
     def feeds_path(self) -> Path:
@@ -51,6 +55,18 @@ class IngestSettings(dg.ConfigurableResource):
         if self.allow_private_network is None:
             return settings.allow_private_network()
         return self.allow_private_network
+
+    def retention_days(self) -> float:
+        """How long audio is kept once its transcript is stored (0: deleted at once)."""
+        if self.audio_retention_days is None:
+            return settings.audio_retention_days()
+        return max(self.audio_retention_days, 0.0)
+
+    def max_cache_bytes(self) -> int | None:
+        """The audio cache's size cap in bytes, or None for none."""
+        if self.audio_max_gb is None:
+            return settings.audio_max_bytes()
+        return int(max(self.audio_max_gb, 0.0) * 1e9)
 
     def download_limits(self) -> DownloadLimits:
         """Where audio goes and the limits each download obeys."""
@@ -65,3 +81,6 @@ class IngestSettings(dg.ConfigurableResource):
             allow_private=self.allow_private(),
         )
 
+
+def _gigabytes(size: int | None) -> float | None:
+    return None if size is None else size / 1e9

@@ -5,12 +5,15 @@ episode; each episode is then written in one short write transaction, so a crash
 episode and a re-run does only the rest. No `from __future__ import annotations`: Dagster reads the annotations at runtime.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 
+from podigest_dagster.core.ingest.audio_fetch import ALREADY_PRESENT, DOWNLOADED, fetch_again
 from podigest_dagster.core.transcribe import store as transcript_store
+from podigest_dagster.core.transcribe.audio import AudioError
 from podigest_dagster.core.transcribe.engine import Progress, WindowProgress
 from podigest_dagster.core.transcribe.whisper_model import ModelError
 from podigest_dagster.core.transcribe.work import (
@@ -93,6 +96,27 @@ def plan_transcripts(
     yield dg.Output(from_publisher, output_name="from_publisher")
 
 
+def audio_refetch(
+    context: dg.OpExecutionContext, warehouse: WarehouseResource, ingest: IngestSettings
+) -> Callable[[EpisodeWork], EpisodeWork]:
+    """How a step gets audio deleted from the cache since its download (a transcript to redo): fetched
+    again and recorded as the audio step would, then the episode read again."""
+
+    def refetch(work: EpisodeWork) -> EpisodeWork:
+        why = "pruned from the cache" if work.audio_status == "pruned" else "not on disk"
+        context.log.info(f"{work.episode_id}: audio {why}; fetching it again to transcribe")
+        outcome = fetch_again(
+            warehouse.get_connection, warehouse.read_connection, work.episode_id, context.partition_key,
+            ingest.download_limits(),
+        )  # fmt: skip
+        if outcome.status not in (DOWNLOADED, ALREADY_PRESENT):
+            raise AudioError(f"no audio to transcribe ({outcome.error or outcome.status})")
+        with warehouse.read_connection() as conn:
+            return transcript_store.load_episode_work(conn, work.episode_id) or work
+
+    return refetch
+
+
 @dg.op(tags={CELERY_QUEUE_TAG: TRANSCRIBE_QUEUE}, retry_policy=EPISODE_RETRY)
 def transcribe_one_episode(
     context: dg.OpExecutionContext,
@@ -105,7 +129,8 @@ def transcribe_one_episode(
 
     The warehouse is read again first, so a step run twice (a lost worker's task delivered again, two
     runs of one day) never transcribes an episode that is already done. Progress is logged per ~10-minute
-    window of audio: the episode's place in the day, the speed and the time left.
+    window of audio: the episode's place in the day, the speed and the time left. Audio pruned from the
+    cache since (a transcript to redo with another model) is fetched again first.
     """
     source = transcriber.source_label()
     with warehouse.read_connection() as conn:
@@ -122,6 +147,7 @@ def transcribe_one_episode(
             now or work,
             engine,
             progress_logger(context, work.episode_id, position, total, later_s),
+            refetch=audio_refetch(context, warehouse, ingest),
             limits=transcript_limits(ingest),
         )
     except ModelError as exc:
