@@ -468,7 +468,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--force", action="store_true", help="run the days even when they are up to date")
     demo.set_defaults(func=cmd_demo)
 
-    run = command("run", help="materialise the whole chain for one UTC day (default: yesterday)", epilog=EPILOG)
+    run = command(
+        "run",
+        help="materialise the whole chain for one UTC day (default: yesterday)",
+        description="Materialise the whole chain for one UTC day of publication. Publisher transcripts are "
+        "fetched first: audio is downloaded only for episodes without a usable one, and kept "
+        "PODIGEST_AUDIO_RETENTION_DAYS (default 7; 0: deleted once transcribed) after its transcript is "
+        "stored; PODIGEST_AUDIO_MAX_GB caps the audio cache (oldest first).",
+        epilog=EPILOG,
+    )
     run.add_argument("--date", type=_valid_date, default=None, help="day of publication, YYYY-MM-DD (default: yesterday)")
     run.add_argument("--feeds", help="feeds.yaml to poll (default: PODIGEST_FEEDS or PODIGEST_HOME/feeds.yaml)")
     run.add_argument(

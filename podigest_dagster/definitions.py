@@ -12,18 +12,31 @@ from podigest_dagster.defs.digest import site as digest_site
 from podigest_dagster.defs.digest.resources import MailerResource
 from podigest_dagster.defs.executors import executor_from_env
 from podigest_dagster.defs.ingest import assets as ingest
+from podigest_dagster.defs.ingest import audio_cache
 from podigest_dagster.defs.ingest.resources import IngestSettings
 from podigest_dagster.defs.insights import assets as insights
 from podigest_dagster.defs.insights.resources import EmbedderResource, LLMResource
 from podigest_dagster.defs.marts import assets as dbt_assets
 from podigest_dagster.defs.search import assets as search
 from podigest_dagster.defs.transcribe import assets as transcribe
+from podigest_dagster.defs.transcribe import publisher as publisher_transcripts
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
 from podigest_dagster.defs.warehouse import WarehouseResource
 
 settings.use_offline_environment()
 
-_modules = [ingest, transcribe, insights, search, digest, digest_readers, digest_site, dbt_assets]
+_modules = [
+    ingest,
+    publisher_transcripts,
+    transcribe,
+    audio_cache,
+    insights,
+    search,
+    digest,
+    digest_readers,
+    digest_site,
+    dbt_assets,
+]
 
 
 def build_resources() -> dict[str, object]:

@@ -22,9 +22,11 @@ from typing import Any, TextIO
 
 import dagster as dg
 
+from podigest_dagster.core.text.display import byte_size
+
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 LOGGER_KEY = "podigest"
-PROGRESS_ASSET = "transcripts"
+PROGRESS_ASSETS = ("publisher_transcripts", "transcripts")  # their INFO lines: one per episode
 DBT_STEP = "podigest_dbt_assets"
 DBT_BUILD_NOTE = "dbt_build"
 SKIPPED_STEP = "Dependencies for step"  # Dagster's error for a step skipped after a failure: the failure says it
@@ -63,11 +65,31 @@ def _episodes(m: Mapping[str, Any]) -> str:
     return line
 
 
+def _publisher(m: Mapping[str, Any]) -> str:
+    line = f"{_value(m, 'used')} used, {_count(m, 'unusable')} unusable (the audio instead)"
+    if _count(m, "already_done"):
+        line += f", {_count(m, 'already_done')} already transcribed"
+    return line + f", {_count(m, 'not_linked')} not linked"
+
+
 def _audio(m: Mapping[str, Any]) -> str:
-    return (
-        f"{_value(m, 'downloaded')} downloaded, {_count(m, 'already_present')} already here, "
-        f"{_count(m, 'failed')} failed"
-    )
+    parts = [f"{_value(m, 'downloaded')} downloaded"]
+    if _count(m, "not_needed_publisher"):
+        parts.append(f"{_count(m, 'not_needed_publisher')} not needed (publisher transcript)")
+    if _count(m, "not_needed_transcribed"):
+        parts.append(f"{_count(m, 'not_needed_transcribed')} not needed (already transcribed)")
+    parts += [f"{_count(m, 'already_present')} already here", f"{_count(m, 'failed')} failed"]
+    return ", ".join(parts)
+
+
+def _audio_cache(m: Mapping[str, Any]) -> str:
+    line = f"{_value(m, 'files_pruned')} files pruned ({byte_size(_count(m, 'bytes_pruned'))}), "
+    line += f"{_count(m, 'files_kept')} kept ({byte_size(_count(m, 'bytes_kept'))}"
+    if _count(m, "pending_files"):
+        line += f", {_count(m, 'pending_files')} still to transcribe"
+    if _count(m, "archive_files"):
+        line += f", {_count(m, 'archive_files')} for the web archive: no web URL"
+    return line + ")"
 
 
 def _transcripts(m: Mapping[str, Any]) -> str:
@@ -115,8 +137,10 @@ def _delivery(m: Mapping[str, Any]) -> str:
 
 SUMMARIES: dict[str, tuple[str, Callable[[Mapping[str, Any]], str]]] = {
     "episodes": ("episodes", _episodes),
+    "publisher_transcripts": ("publisher transcripts", _publisher),
     "episode_audio": ("audio", _audio),
     "transcripts": ("transcripts", _transcripts),
+    "audio_cache": ("audio cache", _audio_cache),
     "insight_candidates": ("candidates", _candidates),
     "insight_embeddings": ("embeddings", _embeddings),
     "insight_clusters": ("clusters", _clusters),
@@ -247,7 +271,7 @@ class RunReporter:
                 self.error(f"{step_asset(step) or 'run'}: {text}")
         elif record.levelno >= logging.WARNING:
             self.warn(f"{step_asset(step) or 'run'}: {text}")
-        elif record.levelno == logging.INFO and step_asset(step) == PROGRESS_ASSET:
+        elif record.levelno == logging.INFO and step_asset(step) in PROGRESS_ASSETS:
             self.say(f"  {text}")
 
     def _event(self, record: logging.LogRecord, meta: Mapping[str, Any], event: Any) -> None:

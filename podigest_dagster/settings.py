@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,6 +48,44 @@ def site_dir() -> Path:
 def search_index_path() -> Path:
     """The search index: a DuckDB file derived from the warehouse (deleting it only means a rebuild)."""
     return podigest_home() / "search.duckdb"
+
+
+DEFAULT_AUDIO_RETENTION_DAYS = 7.0
+
+
+def audio_retention_days() -> float:
+    """PODIGEST_AUDIO_RETENTION_DAYS (default 7): how long audio is kept once its transcript is stored (0 =
+    deleted as soon as it is). Raises ValueError (one line naming the variable) for anything but a number >= 0."""
+    value = os.environ.get("PODIGEST_AUDIO_RETENTION_DAYS", "").strip()
+    if not value:
+        return DEFAULT_AUDIO_RETENTION_DAYS
+    days = _number(value)
+    if days is None or days < 0:
+        raise ValueError(
+            "PODIGEST_AUDIO_RETENTION_DAYS must be a number of days, 0 or more (0 deletes audio as soon as its "
+            f"transcript is stored), got {value[:40]!r}"
+        )
+    return days
+
+
+def audio_max_bytes() -> int | None:
+    """PODIGEST_AUDIO_MAX_GB (GB of 10^9 bytes) as bytes: the audio cache's size cap, reached by deleting the
+    oldest transcribed audio first; None when unset (no cap). Raises ValueError for anything but a number >= 0."""
+    value = os.environ.get("PODIGEST_AUDIO_MAX_GB", "").strip()
+    if not value:
+        return None
+    gigabytes = _number(value)
+    if gigabytes is None or gigabytes < 0:
+        raise ValueError(f"PODIGEST_AUDIO_MAX_GB must be a size in GB, 0 or more (e.g. 20 or 0.5), got {value[:40]!r}")
+    return int(gigabytes * 1e9)
+
+
+def _number(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def allow_private_network() -> bool:

@@ -104,7 +104,9 @@ FEEDS = "feeds:\n  - url: https://a.example/feed.xml\n"
 @pytest.mark.parametrize(
     ("name", "value", "named"),
     [("PODIGEST_SMTP_PORT", "five", "five"), ("PODIGEST_SCHEDULE_HOUR", "25", "PODIGEST_SCHEDULE_HOUR"),
-     ("PODIGEST_PUBLIC_URL", "ftp://x.example/", "PODIGEST_PUBLIC_URL")],
+     ("PODIGEST_PUBLIC_URL", "ftp://x.example/", "PODIGEST_PUBLIC_URL"),
+     ("PODIGEST_AUDIO_RETENTION_DAYS", "a week", "PODIGEST_AUDIO_RETENTION_DAYS"),
+     ("PODIGEST_AUDIO_MAX_GB", "-1", "PODIGEST_AUDIO_MAX_GB")],
 )
 def test_a_bad_environment_value_is_a_configuration_error(podigest_home, capsys, monkeypatch, name, value, named):
     (podigest_home / "feeds.yaml").write_text(FEEDS)

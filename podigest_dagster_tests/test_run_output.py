@@ -62,6 +62,17 @@ def test_each_asset_gets_one_line_from_its_metadata_and_an_unknown_one_its_numbe
         "embeddings: 0 new, 12 already embedded"
     )
     assert asset_line("transcripts", {"episodes": 2, "renamed_key": 1}) == "transcripts: episodes 2, renamed_key 1"
+    assert asset_line("publisher_transcripts", {"used": 7, "unusable": 2, "already_done": 0, "not_linked": 3}) == (
+        "publisher transcripts: 7 used, 2 unusable (the audio instead), 3 not linked"
+    )
+    audio = {"downloaded": 2, "not_needed_publisher": 7, "not_needed_transcribed": 0, "already_present": 0, "failed": 0}
+    assert asset_line("episode_audio", audio) == (
+        "audio: 2 downloaded, 7 not needed (publisher transcript), 0 already here, 0 failed"
+    )
+    assert asset_line("audio_cache", {"files_pruned": 2, "bytes_pruned": 3_100_000, "files_kept": 1,
+                                      "bytes_kept": 4000, "pending_files": 1}) == (
+        "audio cache: 2 files pruned (3.1 MB), 1 kept (4.0 kB, 1 still to transcribe)"
+    )  # fmt: skip
     assert asset_line("search_index", {"days": 1, "label": "x", "ok": True}) == "search_index: days 1"
     assert asset_line("other", {}) == "other: done"
 

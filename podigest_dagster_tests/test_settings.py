@@ -62,3 +62,38 @@ def test_readers_yaml_sits_beside_the_feeds_file_unless_podigest_readers_says_wh
     assert settings.readers_file() == tmp_path / "conf" / "readers.yaml"
     monkeypatch.setenv("PODIGEST_READERS", str(tmp_path / "people.yaml"))
     assert settings.readers_file() == tmp_path / "people.yaml"
+
+
+@pytest.mark.parametrize(("value", "days"), [(None, 7.0), ("", 7.0), ("0", 0.0), (" 30 ", 30.0), ("0.5", 0.5)])
+def test_audio_retention_is_a_number_of_days_seven_by_default(monkeypatch, value, days):
+    if value is None:
+        monkeypatch.delenv("PODIGEST_AUDIO_RETENTION_DAYS", raising=False)
+    else:
+        monkeypatch.setenv("PODIGEST_AUDIO_RETENTION_DAYS", value)
+    assert settings.audio_retention_days() == days
+
+
+@pytest.mark.parametrize(("value", "size"), [(None, None), ("", None), ("20", 20_000_000_000), ("0.5", 500_000_000)])
+def test_the_audio_size_cap_is_in_gigabytes_and_none_by_default(monkeypatch, value, size):
+    if value is None:
+        monkeypatch.delenv("PODIGEST_AUDIO_MAX_GB", raising=False)
+    else:
+        monkeypatch.setenv("PODIGEST_AUDIO_MAX_GB", value)
+    assert settings.audio_max_bytes() == size
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "read"),
+    [
+        ("PODIGEST_AUDIO_RETENTION_DAYS", "-1", settings.audio_retention_days),
+        ("PODIGEST_AUDIO_RETENTION_DAYS", "7d", settings.audio_retention_days),
+        ("PODIGEST_AUDIO_RETENTION_DAYS", "nan", settings.audio_retention_days),
+        ("PODIGEST_AUDIO_MAX_GB", "20GB", settings.audio_max_bytes),
+        ("PODIGEST_AUDIO_MAX_GB", "inf", settings.audio_max_bytes),
+    ],
+)
+def test_a_bad_audio_setting_is_refused_in_one_line_naming_the_variable(monkeypatch, name, value, read):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError) as caught:
+        read()
+    assert str(caught.value).startswith(f"{name} must be ") and "\n" not in str(caught.value)

@@ -10,6 +10,7 @@ from podigest_dagster.defs.daily import daily_partitions
 
 PYTHON_CHAIN = [
     "episodes",
+    "publisher_transcripts",
     "episode_audio",
     "transcripts",
     "insight_candidates",
@@ -100,10 +101,23 @@ ASSET_GROUPS_BEFORE_THE_LAYOUT_MOVE = {
 
 
 # Assets added since (new keys only: the ones above keep their keys and groups).
-ASSET_GROUPS_ADDED_SINCE = {"search_index": "search", "reader_digests": "digest", "digest_site": "digest"}
+ASSET_GROUPS_ADDED_SINCE = {
+    "search_index": "search",
+    "reader_digests": "digest",
+    "digest_site": "digest",
+    "publisher_transcripts": "transcribe",
+    "audio_cache": "ingest",
+}
 
 
 def test_asset_keys_and_groups_are_the_same_set_as_before_the_layout_move(podigest_home):
     _, graph = load()
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert groups == {**ASSET_GROUPS_BEFORE_THE_LAYOUT_MOVE, **ASSET_GROUPS_ADDED_SINCE}
+
+
+def test_transcripts_are_checked_before_any_audio_and_the_cache_is_pruned_after_them(podigest_home):
+    _, graph = load()
+    parents = {k: {p.to_user_string() for p in graph.get(dg.AssetKey(k)).parent_keys} for k in ("episode_audio", "audio_cache")}
+    assert {"episodes", "publisher_transcripts"} <= parents["episode_audio"]
+    assert "transcripts" in parents["audio_cache"]

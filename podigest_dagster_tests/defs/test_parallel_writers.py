@@ -13,6 +13,8 @@ from podigest_dagster.core.ingest.feeds_config import FeedSpec, save_feeds
 from podigest_dagster.defs.daily import daily_partitions
 from podigest_dagster.defs.ingest.assets import episode_audio, episodes
 from podigest_dagster.defs.ingest.resources import IngestSettings
+from podigest_dagster.defs.transcribe.publisher import publisher_transcripts
+from podigest_dagster.defs.transcribe.resources import TranscriberResource
 from podigest_dagster.defs.warehouse import WarehouseResource
 from podigest_dagster.settings import audio_dir, feeds_file, warehouse_path
 from podigest_dagster_tests.core.ingest.test_feeds import item, rss
@@ -26,7 +28,7 @@ SHOWS = 6
 def ingest_job() -> dg.JobDefinition:
     """Built in every step process from the environment the test sets (PODIGEST_HOME)."""
     defs = dg.Definitions(
-        assets=[episodes, episode_audio],
+        assets=[episodes, publisher_transcripts, episode_audio],
         jobs=[
             dg.define_asset_job(
                 "ingest_job",
@@ -43,6 +45,7 @@ def ingest_job() -> dg.JobDefinition:
             "ingest": IngestSettings(
                 feeds_file=str(feeds_file()), audio_dir=str(audio_dir()), retries=1, backoff_s=0.01
             ),
+            "transcriber": TranscriberResource(),
         },
     )
     return defs.resolve_job_def("ingest_job")

@@ -33,7 +33,11 @@ def _audio(args: dict) -> dg.ExecuteInProcessResult:
         feeds_file=args["feeds_file"], audio_dir=args["audio_dir"], retries=0, download_deadline_s=300
     )
     return dg.materialize(
-        [episode_audio, dg.AssetSpec("episodes", partitions_def=daily_partitions)],
+        [
+            episode_audio,
+            dg.AssetSpec("episodes", partitions_def=daily_partitions),
+            dg.AssetSpec("publisher_transcripts", partitions_def=daily_partitions),
+        ],
         selection=[episode_audio],
         partition_key=args["day"],
         resources={"warehouse": WarehouseResource(database=args["db"]), "ingest": ingest},
@@ -41,6 +45,7 @@ def _audio(args: dict) -> dg.ExecuteInProcessResult:
 
 
 def _transcripts(args: dict) -> dg.ExecuteInProcessResult:
+    from podigest_dagster.defs.ingest.resources import IngestSettings
     from podigest_dagster.defs.transcribe.assets import transcripts
     from podigest_dagster.defs.transcribe.resources import TranscriberResource
 
@@ -51,6 +56,7 @@ def _transcripts(args: dict) -> dg.ExecuteInProcessResult:
         resources={
             "warehouse": WarehouseResource(database=args["db"]),
             "transcriber": TranscriberResource(models_dir=args["models_dir"]),
+            "ingest": IngestSettings(retries=0),
         },
     )
 
@@ -98,10 +104,11 @@ def _chain(args: dict) -> dg.ExecuteInProcessResult:
     from podigest_dagster.defs.ingest.assets import episode_audio, episodes
     from podigest_dagster.defs.ingest.resources import IngestSettings
     from podigest_dagster.defs.transcribe.assets import transcripts
+    from podigest_dagster.defs.transcribe.publisher import publisher_transcripts
     from podigest_dagster.defs.transcribe.resources import TranscriberResource
 
     return dg.materialize(
-        [episodes, episode_audio, transcripts],
+        [episodes, publisher_transcripts, episode_audio, transcripts],
         partition_key=args["day"],
         resources={
             "warehouse": WarehouseResource(database=args["db"]),

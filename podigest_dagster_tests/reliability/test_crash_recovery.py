@@ -24,6 +24,7 @@ from podigest_dagster.core.ingest.feeds_config import FeedSpec, save_feeds
 from podigest_dagster.defs.digest.assets import daily_digest, digest_delivery
 from podigest_dagster.defs.digest.resources import MailerResource
 from podigest_dagster.defs.ingest.assets import episode_audio, episodes
+from podigest_dagster.defs.ingest.resources import IngestSettings
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
 from podigest_dagster.defs.warehouse import WarehouseResource
 from podigest_dagster_tests.core.ingest.test_feeds import item, rss
@@ -177,6 +178,7 @@ def test_transcription_killed_after_one_episode_keeps_it_and_the_rerun_does_only
     resources = {
         "warehouse": warehouse,
         "transcriber": TranscriberResource(models_dir=str(models_dir)),
+        "ingest": IngestSettings(retries=0),
     }
     resumed = materialize_transcripts(resources)
     meta = transcript_metadata(resumed)

@@ -23,6 +23,7 @@ from podigest_dagster.defs.digest.assets import daily_digest, digest_delivery
 from podigest_dagster.defs.digest.resources import MailerResource
 from podigest_dagster.defs.ingest.assets import episode_audio, episodes
 from podigest_dagster.defs.transcribe.assets import transcripts
+from podigest_dagster.defs.transcribe.publisher import publisher_transcripts
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
 from podigest_dagster.defs.warehouse import WarehouseResource
 from podigest_dagster_tests.core.ingest.test_feeds import BOMB, XXE, item, rss
@@ -52,7 +53,7 @@ def feeds_rows(setup: Setup) -> dict[str, tuple]:
 def materialize_transcripts(setup, tmp_path) -> dg.ExecuteInProcessResult:
     """Only `transcripts`, on what the ingest assets stored."""
     return dg.materialize(
-        [transcripts, episode_audio, episodes],
+        [transcripts, episode_audio, publisher_transcripts, episodes],
         selection=[transcripts],
         partition_key=DAY,
         resources={

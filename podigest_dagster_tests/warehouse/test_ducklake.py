@@ -14,9 +14,11 @@ import pytest
 
 from podigest_dagster.core.digest import ledger
 from podigest_dagster.core.ingest import store as ingest_store
+from podigest_dagster.core.ingest.audio_cache import prune
 from podigest_dagster.core.ingest.download import DownloadResult
+from podigest_dagster.core.transcribe.publisher_first import PublisherCheck
 from podigest_dagster.core.transcribe.segments import Segment
-from podigest_dagster.core.transcribe.store import store_outcome
+from podigest_dagster.core.transcribe.store import count_publisher_used, store_outcome, store_publisher_check
 from podigest_dagster.core.transcribe.work import Outcome
 from podigest_dagster.warehouse import db, ducklake, sql_console
 from podigest_dagster_tests.support.services import postgres_server
@@ -104,6 +106,27 @@ def test_the_stores_upsert_on_a_ducklake_without_duplicating_rows(lake):
         again = ledger.claim(conn, DAY.isoformat(), "email", "a@example.org", "<m2@x>")
         assert (first, again) == ("<m1@x>", None)
         assert conn.execute("SELECT count(*), max(status) FROM deliveries").fetchone() == (1, "sending")
+
+
+def test_publisher_checks_and_pruned_audio_are_recorded_on_a_ducklake(lake, tmp_path):
+    audio = tmp_path / "audio" / "ab" / "e1.mp3"
+    audio.parent.mkdir(parents=True)
+    audio.write_bytes(b"ID3" + bytes(100))
+    used = Outcome("ok", "publisher", None, None, 3.0, 0.1, outcome("hi").segments)
+    with db.write_connection(lake) as conn:
+        add_episode(conn, "e1")
+        conn.execute("UPDATE episodes SET enclosure_url = 'http://a/e1.mp3'")
+        result = DownloadResult("sha", audio, 103, "audio/mpeg", 1)
+        ingest_store.record_audio_ok(conn, "e1", DAY, "http://a/e1.mp3", result, datetime.now(UTC))
+        for status, error, stored in (("unusable", "HTTP 503", None), ("ok", None, used)):
+            check = PublisherCheck("e1", "http://a/e1.vtt", status, error, 40, 0.1, stored)
+            store_publisher_check(conn, DAY.isoformat(), check, "run-1")
+        assert conn.execute("SELECT count(*), max(status) FROM publisher_transcripts").fetchone() == (1, "ok")
+        assert count_publisher_used(conn, DAY.isoformat(), "run-1") == 1
+    report = prune(lambda: db.write_connection(lake), tmp_path / "audio", retention_days=0)
+    assert report.files_pruned == 1 and not audio.exists()
+    with db.write_connection(lake) as conn:
+        assert conn.execute("SELECT status, pruned_at IS NOT NULL FROM episode_audio").fetchall() == [("pruned", True)]
 
 
 def _write_episode(target: str, data_path: str, episode_id: str, text: str, queue) -> None:

@@ -11,11 +11,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from podigest_dagster.core.insights.selection import Source
+from podigest_dagster.core.net.untrusted import is_web_url
 from podigest_dagster.core.text.display import clean_text
 from podigest_dagster.core.transcribe.publisher import speaker_name
 
@@ -81,15 +82,7 @@ def format_timestamp(seconds: float | None) -> str | None:
 
 def safe_url(url: str | None) -> str | None:
     """The URL if it is an absolute http(s) URL without whitespace or control characters, else None."""
-    if not url or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
-        return None
-    return url
+    return url if is_web_url(url) else None
 
 
 def source_label(source: Source) -> str:

@@ -1,4 +1,5 @@
-"""One episode's audio: reuse what is already on disk, else download it; each state change one short write.
+"""One episode's audio: not needed once its transcript is stored, else reuse what is already on disk, else
+download it; each state change one short write.
 
 Downloads run with no warehouse connection open; `connect` opens a short write connection (under the
 writer lock) only to record the outcome.
@@ -14,12 +15,16 @@ from typing import Any
 from podigest_dagster.core.ingest import store
 from podigest_dagster.core.ingest.download import DownloadError, DownloadResult, download_audio, find_audio
 from podigest_dagster.core.ingest.feeds import current_enclosures
+from podigest_dagster.core.net.untrusted import is_web_url
 from podigest_dagster.warehouse.db import Connect
 
 DOWNLOADED = "downloaded"
 ALREADY_PRESENT = "already_present"
 FAILED = "failed"
 NO_ENCLOSURE = "no_enclosure"
+NOT_NEEDED_PUBLISHER = "not_needed_publisher"
+NOT_NEEDED_TRANSCRIBED = "not_needed_transcribed"
+COUNTED = (DOWNLOADED, ALREADY_PRESENT, FAILED, NO_ENCLOSURE, NOT_NEEDED_PUBLISHER, NOT_NEEDED_TRANSCRIBED)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class AudioTally:
     already_present: int = 0
     failed: int = 0
     no_enclosure: int = 0
+    not_needed_publisher: int = 0
+    not_needed_transcribed: int = 0
     bytes_downloaded: int = 0
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -65,15 +72,30 @@ class AudioTally:
 
     def merge(self, other: AudioTally) -> None:
         """Add another tally's counts (one per-episode step's) to this one."""
-        for name in ("downloaded", "already_present", "failed", "no_enclosure", "bytes_downloaded"):
+        for name in (*COUNTED, "bytes_downloaded"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.update(other.errors)
+
+
+def not_needed(task: store.AudioTask) -> FetchOutcome | None:
+    """The outcome when the episode needs no audio: its transcript is stored (the publisher's, or one made
+    from audio since deleted from the cache); else None. Audio with no web URL (`file://`, the demo's) is
+    still wanted: the web archive plays the local copy."""
+    if task.transcript_status != "ok" or not is_web_url(task.enclosure_url):
+        return None
+    if task.transcript_source == store.PUBLISHER_SOURCE:
+        return FetchOutcome(NOT_NEEDED_PUBLISHER)
+    return FetchOutcome(NOT_NEEDED_TRANSCRIBED)
 
 
 def settle_without_download(
     connect: Connect, task: store.AudioTask, day: date, audio_dir: Path, by_url: dict[str, store.AudioTask]
 ) -> FetchOutcome | None:
-    """The outcome when no download is needed (no enclosure, its file is there, or the same audio is); else None."""
+    """The outcome when no download is needed (a transcript is stored, no enclosure, its file is there, or
+    the same audio is); else None."""
+    unneeded = not_needed(task)
+    if unneeded is not None:
+        return unneeded
     if not task.enclosure_url:
         if task.status != NO_ENCLOSURE:
             with connect() as conn:
@@ -157,6 +179,20 @@ def fetch(
         result.content_type,
     )  # fmt: skip
     return FetchOutcome(DOWNLOADED, result.bytes)
+
+
+def fetch_again(
+    connect: Connect, read: Connect, episode_id: str, day: date, limits: DownloadLimits
+) -> FetchOutcome:
+    """One episode's audio for a transcript that must be redone after its file left the cache: the same
+    URL's file when one is on disk, else a download from the episode's current enclosure URL."""
+    with read() as conn:
+        task = store.audio_task(conn, episode_id)
+        found = store.downloaded_with_url(conn, task.enclosure_url) if task and task.enclosure_url else None
+    if task is None or not task.enclosure_url:
+        return FetchOutcome(NO_ENCLOSURE, 0, "entry has no enclosure")
+    by_url = {task.enclosure_url: found} if found is not None else {}
+    return fetch(connect, task, day, task.enclosure_url, limits, by_url)
 
 
 def fresh_enclosures(feed_urls: set[str], **feed_options: Any) -> tuple[dict[str, str], list[str]]:

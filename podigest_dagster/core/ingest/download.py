@@ -180,10 +180,15 @@ def find_audio(audio_dir: str | Path, sha256: str) -> Path | None:
 
 
 def _store(part: Path, audio_dir: Path, sha256: str, ext: str) -> Path:
-    """Atomically give the finished part its content-addressed name (or keep the copy already there)."""
+    """Atomically give the finished part its content-addressed name (or keep the copy already there, its
+    time refreshed: the cache's pruning never takes a file younger than a download for an orphan)."""
     existing = find_audio(audio_dir, sha256)
     if existing is not None:
-        return existing
+        try:
+            os.utime(existing)
+            return existing
+        except OSError:
+            pass  # deleted meanwhile (the cache was pruned): this copy takes its place
     final = audio_path(audio_dir, sha256, ext)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(part, final)

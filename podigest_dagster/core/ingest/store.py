@@ -68,12 +68,14 @@ WHEN MATCHED THEN UPDATE SET
     partition_date = s.partition_date, source_url = s.source_url, status = s.status,
     sha256 = s.sha256, path = s.path, bytes = s.bytes,
     content_type = s.content_type, error = s.error,
-    attempts = t.attempts + s.attempts, downloaded_at = s.downloaded_at
+    attempts = t.attempts + s.attempts, downloaded_at = s.downloaded_at, pruned_at = NULL
 WHEN NOT MATCHED THEN INSERT (episode_id, partition_date, source_url, status, sha256, path, bytes, content_type,
     error, attempts, downloaded_at)
 VALUES (s.episode_id, s.partition_date, s.source_url, s.status, s.sha256, s.path, s.bytes, s.content_type,
     s.error, s.attempts, s.downloaded_at)
 """
+# The transcribe stage's `transcripts.source` of a transcript taken from the publisher (no audio needed).
+PUBLISHER_SOURCE = "publisher"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class AudioTask:
     path: str | None
     bytes: int | None
     content_type: str | None
+    transcript_status: str | None = None
+    transcript_source: str | None = None
 
 
 def feed_validators(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, str | None]]:
@@ -139,19 +143,27 @@ def count_partition_episodes(conn: duckdb.DuckDBPyConnection, day: date) -> int:
     return conn.execute("SELECT count(*) FROM episodes WHERE partition_date = ?", [day]).fetchone()[0]
 
 
+AUDIO_TASK_SQL = """
+SELECT e.episode_id, e.feed_url, e.title, e.enclosure_url, a.status, a.sha256, a.path, a.bytes,
+       a.content_type, t.status, t.source
+FROM episodes e
+LEFT JOIN episode_audio a ON a.episode_id = e.episode_id
+LEFT JOIN transcripts t ON t.episode_id = e.episode_id
+"""
+
+
 def audio_tasks(conn: duckdb.DuckDBPyConnection, day: date) -> list[AudioTask]:
-    """Every episode of the day with its audio row, if any."""
+    """Every episode of the day with its audio row and whether a transcript of it is stored, if any."""
     rows = conn.execute(
-        """
-        SELECT e.episode_id, e.feed_url, e.title, e.enclosure_url, a.status, a.sha256, a.path, a.bytes,
-               a.content_type
-        FROM episodes e LEFT JOIN episode_audio a ON a.episode_id = e.episode_id
-        WHERE e.partition_date = ?
-        ORDER BY e.published_at, e.episode_id
-        """,
-        [day],
+        AUDIO_TASK_SQL + "WHERE e.partition_date = ? ORDER BY e.published_at, e.episode_id", [day]
     ).fetchall()
     return [AudioTask(*row) for row in rows]
+
+
+def audio_task(conn: duckdb.DuckDBPyConnection, episode_id: str) -> AudioTask | None:
+    """One episode as audio_tasks sees it, or None."""
+    row = conn.execute(AUDIO_TASK_SQL + "WHERE e.episode_id = ?", [episode_id]).fetchone()
+    return AudioTask(*row) if row else None
 
 
 def downloaded_by_url(conn: duckdb.DuckDBPyConnection) -> dict[str, AudioTask]:
@@ -215,3 +227,63 @@ def record_audio_failed(
     status = "no_enclosure" if url is None else "failed"
     with transaction(conn):
         conn.execute(UPSERT_AUDIO, [episode_id, day, url, status, None, None, None, None, error, attempts, None])
+
+
+CACHED_AUDIO_SQL = """
+SELECT a.episode_id, a.path, a.bytes, a.sha256, a.downloaded_at, e.enclosure_url,
+       t.status, t.source, t.audio_sha256, t.transcribed_at
+FROM episode_audio a
+LEFT JOIN episodes e ON e.episode_id = a.episode_id
+LEFT JOIN transcripts t ON t.episode_id = a.episode_id
+WHERE a.status = 'ok' AND a.path IS NOT NULL
+ORDER BY a.path, a.episode_id
+"""
+
+
+@dataclass(frozen=True)
+class CachedRow:
+    """An episode's downloaded audio and what became of its transcript: whether the file is still needed."""
+
+    episode_id: str
+    path: str
+    bytes: int | None
+    sha256: str | None
+    downloaded_at: datetime | None
+    enclosure_url: str | None
+    transcript_status: str | None
+    transcript_source: str | None
+    transcript_sha256: str | None
+    transcribed_at: datetime | None
+
+    @property
+    def transcribed(self) -> bool:
+        """Its transcript is stored: the publisher's, or one made from this very audio."""
+        if self.transcript_status != "ok":
+            return False
+        return self.transcript_source == PUBLISHER_SOURCE or (
+            self.sha256 is not None and self.transcript_sha256 == self.sha256
+        )
+
+
+def cached_audio(conn: duckdb.DuckDBPyConnection) -> list[CachedRow]:
+    """Every downloaded audio file's rows (one per episode using it), with its episode's transcript."""
+    return [CachedRow(*row) for row in conn.execute(CACHED_AUDIO_SQL).fetchall()]
+
+
+def referenced_paths(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The audio files some row still points at as downloaded."""
+    rows = conn.execute("SELECT DISTINCT path FROM episode_audio WHERE status = 'ok' AND path IS NOT NULL")
+    return {path for (path,) in rows.fetchall()}
+
+
+@retry_conflicts
+def record_audio_pruned(conn: duckdb.DuckDBPyConnection, paths: list[str], at: datetime) -> None:
+    """The rows of deleted files: status `pruned`, with when (their sha256 and path stay as they were)."""
+    if not paths:
+        return
+    with transaction(conn):
+        conn.execute(
+            "UPDATE episode_audio SET status = 'pruned', pruned_at = ? "
+            "WHERE status = 'ok' AND list_contains(?::VARCHAR[], path)",
+            [at, sorted(set(paths))],
+        )

@@ -35,3 +35,15 @@ def display_url(url: str) -> str:
     host_port = parts.netloc.rpartition("@")[2]
     suffix = "?…" if parts.query else ""
     return urlunsplit((parts.scheme, host_port, parts.path, "", "")) + suffix
+
+
+def is_web_url(url: str | None) -> bool:
+    """An absolute http(s) URL without whitespace or control characters: what a browser can play or open
+    (a `file://` enclosure, the demo's, is not one: the web archive plays a local copy of it instead)."""
+    if not url or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in {"http", "https"} and bool(parts.netloc)

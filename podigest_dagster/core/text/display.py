@@ -24,3 +24,11 @@ def md_cell(text: object, limit: int = 160) -> str:
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
     return _MD_CELL_ACTIVE.sub(r"\\\1", flat)
+
+
+def byte_size(size: int) -> str:
+    """A size for people: `1.2 GB`, `310.0 MB`, `4.0 kB`, `12 B` (decimal units, as disks are sold)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"

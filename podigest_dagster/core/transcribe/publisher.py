@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from podigest_dagster.core.net import http
@@ -261,6 +262,65 @@ def choose_transcript(transcript_urls: list[dict] | None) -> dict | None:
     return min(candidates, key=rank)
 
 
+@dataclass(frozen=True)
+class FetchedTranscript:
+    """A publisher transcript as fetched: its segments, the bytes it took and the format it was read as."""
+
+    segments: list[Segment]
+    bytes: int
+    format: str
+
+
+def looks_like_html(body: bytes) -> bool:
+    """The body is an HTML page (a login wall, an error or episode page), whatever its declared type."""
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--", b"<meta", b"<title"))
+
+
+def get_transcript(
+    entry: dict,
+    *,
+    max_bytes: int = MAX_TRANSCRIPT_BYTES,
+    connect_timeout_s: float = 10,
+    read_timeout_s: float = 30,
+    deadline_s: float = 120,
+    allow_private: bool | None = None,
+    retries: int = 0,
+    backoff_s: float = 2.0,
+) -> FetchedTranscript:
+    """Fetch and parse one `{"url", "type"}` transcript entry (transient failures tried again `retries`
+    times); TranscriptError on any failure, an HTML page where the feed promised VTT, SRT or JSON included."""
+    url = str(entry["url"])
+    try:
+        result = http.with_retries(
+            lambda: http.get(
+                url,
+                max_bytes=max_bytes,
+                connect_timeout_s=connect_timeout_s,
+                read_timeout_s=read_timeout_s,
+                deadline_s=deadline_s,
+                allow_private=allow_private,
+            ),
+            retries=retries,
+            backoff_s=backoff_s,
+        )
+    except http.FetchError as exc:
+        raise TranscriptError(f"cannot fetch transcript {display_url(url)}: {exc}") from exc
+    if result.status != 200:
+        raise TranscriptError(f"cannot fetch transcript {display_url(url)}: HTTP {result.status}")
+    declared = _entry_format(entry)
+    content_type = result.headers.get("content-type") or entry.get("type")
+    if declared in ("vtt", "srt", "json") and transcript_format(content_type, result.url, result.body) == "html":
+        if looks_like_html(result.body):
+            raise TranscriptError(
+                f"the transcript link {display_url(url)} answered an HTML page, not the {declared} the feed declares"
+            )
+        content_type = entry.get("type")  # a server that calls every file text/html
+    segments = parse_transcript(result.body, content_type, result.url)
+    fmt = transcript_format(content_type, result.url, result.body)
+    return FetchedTranscript(segments, len(result.body), fmt)
+
+
 def fetch_transcript(
     entry: dict,
     *,
@@ -271,19 +331,11 @@ def fetch_transcript(
     allow_private: bool | None = None,
 ) -> list[Segment]:
     """Fetch and parse one `{"url", "type"}` transcript entry; TranscriptError on any failure."""
-    url = str(entry["url"])
-    try:
-        result = http.get(
-            url,
-            max_bytes=max_bytes,
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
-            deadline_s=deadline_s,
-            allow_private=allow_private,
-        )
-    except http.FetchError as exc:
-        raise TranscriptError(f"cannot fetch transcript {display_url(url)}: {exc}") from exc
-    if result.status != 200:
-        raise TranscriptError(f"cannot fetch transcript {display_url(url)}: HTTP {result.status}")
-    content_type = result.headers.get("content-type") or entry.get("type")
-    return parse_transcript(result.body, content_type, result.url)
+    return get_transcript(
+        entry,
+        max_bytes=max_bytes,
+        connect_timeout_s=connect_timeout_s,
+        read_timeout_s=read_timeout_s,
+        deadline_s=deadline_s,
+        allow_private=allow_private,
+    ).segments

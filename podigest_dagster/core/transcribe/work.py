@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from podigest_dagster import settings
 from podigest_dagster.core.net.limits import MAX_TRANSCRIPT_BYTES
+from podigest_dagster.core.net.untrusted import display_url
 from podigest_dagster.core.transcribe.audio import AudioError
+from podigest_dagster.core.transcribe.coverage import clock, coverage_problem
 from podigest_dagster.core.transcribe.engine import Progress, Segment, Transcriber, WindowProgress
-from podigest_dagster.core.transcribe.publisher import TranscriptError, choose_transcript, fetch_transcript
+from podigest_dagster.core.transcribe.publisher import TranscriptError, choose_transcript, get_transcript
 from podigest_dagster.core.transcribe.whisper_model import ModelError
 
 PUBLISHER = "publisher"
+UNUSABLE = "unusable"
 TRANSCRIPT_DEADLINE_S = 120.0
+# Audio statuses a transcription step may fetch again: downloaded but since deleted from the cache
+# (`pruned`), or a file gone from disk; never one whose download failed (the audio step just tried).
+REFETCHABLE = (None, "ok", "pruned")
+
+
+@dataclass(frozen=True)
+class TranscriptLimits:
+    """The limits a fetch of a publisher transcript obeys (size-capped like audio, time-limited)."""
+
+    max_bytes: int = MAX_TRANSCRIPT_BYTES
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    deadline_s: float = TRANSCRIPT_DEADLINE_S
+    retries: int = 0
+    backoff_s: float = 2.0
+    allow_private: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +52,8 @@ class EpisodeWork:
     done_status: str | None
     done_source: str | None
     done_sha256: str | None
+    publisher_status: str | None = None
+    publisher_error: str | None = None
 
     def offered_transcript(self) -> dict | None:
         """The best publisher transcript entry offered by the feed, if any parses."""
@@ -49,6 +72,15 @@ class EpisodeWork:
         same_audio = self.audio_sha256 is not None and self.done_sha256 == self.audio_sha256
         return self.done_source == whisper_source and same_audio
 
+    def publisher_unusable(self) -> str | None:
+        """Why the publisher's transcript was found unusable when it was checked first, or None."""
+        return (self.publisher_error or "publisher transcript unusable") if self.publisher_status == UNUSABLE else None
+
+    def audio_to_fetch(self) -> bool:
+        """Whisper would need audio that is not on disk but may be fetched again (deleted from the cache)."""
+        on_disk = bool(self.audio_path) and Path(self.audio_path).is_file()
+        return not on_disk and self.audio_status in REFETCHABLE
+
 
 @dataclass
 class Outcome:
@@ -64,18 +96,20 @@ class Outcome:
     error: str | None = None
 
 
-def _from_publisher(work: EpisodeWork, offered: dict) -> Outcome:
+def publisher_outcome(work: EpisodeWork, offered: dict, limits: TranscriptLimits) -> tuple[Outcome, int]:
+    """The publisher's transcript as the outcome to store, and the bytes it took; TranscriptError when it
+    cannot be fetched, does not parse, is empty, or does not fit the declared duration."""
     started = time.perf_counter()
-    segments = fetch_transcript(
-        offered,
-        max_bytes=MAX_TRANSCRIPT_BYTES,
-        deadline_s=TRANSCRIPT_DEADLINE_S,
-        allow_private=settings.allow_private_network(),
-    )
+    fetched = get_transcript(offered, **asdict(limits))
+    problem = coverage_problem(fetched.segments, work.declared_duration_s)
+    if problem:
+        raise TranscriptError(f"the transcript at {display_url(str(offered['url']))} does not fit: {problem}")
+    segments = fetched.segments
     duration = work.declared_duration_s or max((s.end_s for s in segments), default=0.0) or None
-    return Outcome(
+    outcome = Outcome(
         "ok", PUBLISHER, work.audio_sha256, None, duration, time.perf_counter() - started, segments
     )
+    return outcome, fetched.bytes
 
 
 def _from_audio(work: EpisodeWork, transcriber: Transcriber, progress: Progress | None = None) -> Outcome:
@@ -94,23 +128,37 @@ def _from_audio(work: EpisodeWork, transcriber: Transcriber, progress: Progress 
     )
 
 
-def transcribe_episode(work: EpisodeWork, transcriber: Transcriber, progress: Progress | None = None) -> Outcome:
+AudioRefetch = Callable[[EpisodeWork], EpisodeWork]
+
+
+def transcribe_episode(
+    work: EpisodeWork,
+    transcriber: Transcriber,
+    progress: Progress | None = None,
+    refetch: AudioRefetch | None = None,
+    limits: TranscriptLimits | None = None,
+) -> Outcome:
     """The publisher's transcript when it offers a usable one, else Whisper on the downloaded audio
     (`progress` is called after each window it decodes).
 
-    Anything one episode's transcript or audio does is that episode's failure; only a model that
-    cannot load at all (ModelError) is raised, since every other episode would fail the same way.
+    A publisher transcript already found unusable (the `publisher_transcripts` step checks them before any
+    audio is downloaded) is not fetched again. Audio deleted from the cache since (a transcript that must be
+    redone, with another model) is fetched again by `refetch`, which returns the episode as it is then.
+    Anything one episode's transcript or audio does is that episode's failure; only a model that cannot
+    load at all (ModelError) is raised, since every other episode would fail the same way.
     """
     offered = work.offered_transcript()
-    publisher_error = None
-    if offered:
+    publisher_error = work.publisher_unusable()
+    if offered and publisher_error is None:
         try:
-            return _from_publisher(work, offered)
+            return publisher_outcome(work, offered, limits or default_limits())[0]
         except TranscriptError as exc:
             publisher_error = str(exc)
         except Exception as exc:  # noqa: BLE001 - an unforeseen transcript falls back to Whisper
             publisher_error = f"publisher transcript unusable: {_reason(exc)}"
     try:
+        if refetch is not None and work.audio_to_fetch():
+            work = refetch(work)
         return _from_audio(work, transcriber, progress)
     except ModelError:
         raise
@@ -120,6 +168,10 @@ def transcribe_episode(work: EpisodeWork, transcriber: Transcriber, progress: Pr
         error = f"transcription failed: {_reason(exc)}"
     error = f"{publisher_error}; {error}" if publisher_error else error
     return Outcome("failed", transcriber.model_label, work.audio_sha256, error=error)
+
+
+def default_limits() -> TranscriptLimits:
+    return TranscriptLimits(allow_private=settings.allow_private_network())
 
 
 def _reason(exc: Exception) -> str:
@@ -139,13 +191,6 @@ def describe(episode_id: str, outcome: Outcome) -> str:
     return f"{done}, audio {duration:.0f}s, wall {wall:.1f}s, {speed:.1f}x real time"
 
 
-def _clock(seconds: float) -> str:
-    """12:05 or 1:02:05."""
-    whole = int(round(seconds))
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 def _time_left(seconds: float) -> str:
     if seconds < 90:
         return f"about {max(int(round(seconds)), 1)} s left"
@@ -158,9 +203,9 @@ def progress_line(
     """The progress line after one window of episode `position` of `total`: the window, how much audio,
     the speed, and the time left for this episode and the `later_audio_s` seconds still to come after it."""
     window = f"window {progress.window}/{progress.windows}" if progress.windows else f"window {progress.window}"
-    audio = _clock(progress.audio_done_s)
+    audio = clock(progress.audio_done_s)
     if progress.audio_total_s:
-        audio += f" of {_clock(progress.audio_total_s)}"
+        audio += f" of {clock(progress.audio_total_s)}"
     where = f"episode {position}/{total}" if position else "episode"
     line = f"{where} {episode_id}: {window}, {audio} audio"
     speed = progress.realtime_factor
@@ -188,7 +233,7 @@ def day_position(day: list[EpisodeWork], episode_id: str, whisper_source: str) -
 
 def start_line(work: EpisodeWork, position: int, total: int) -> str:
     """The line before an episode is transcribed: its place in the day and its declared length."""
-    length = f" ({_clock(work.declared_duration_s)} of audio declared)" if work.declared_duration_s else ""
+    length = f" ({clock(work.declared_duration_s)} of audio declared)" if work.declared_duration_s else ""
     where = f"episode {position}/{total}" if position else "episode"
     return f"{where} {work.episode_id}: starting{length}"
 

@@ -1,4 +1,5 @@
-"""The ingest stage: poll every feed into `episodes`, then download the day's audio (`episode_audio`)."""
+"""The ingest stage: poll every feed into `episodes`, then download the audio the day's transcription needs
+(`episode_audio`: none for an episode whose publisher transcript was stored first)."""
 
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -11,7 +12,6 @@ import duckdb
 from podigest_dagster.core.ingest import store
 from podigest_dagster.core.ingest.audio_fetch import (
     AudioTally,
-    DownloadLimits,
     fetch,
     fresh_enclosures,
     pending_downloads,
@@ -61,7 +61,7 @@ class FeedDownloads:
 
 
 @dg.op(
-    ins={"episodes": dg.In(dg.Nothing)},
+    ins={"episodes": dg.In(dg.Nothing), "publisher_transcripts": dg.In(dg.Nothing)},
     out={
         "pending": dg.DynamicOut(FeedDownloads),
         "settled": dg.Out(AudioTally),
@@ -69,7 +69,9 @@ class FeedDownloads:
     },
 )
 def plan_downloads(context: dg.OpExecutionContext, warehouse: WarehouseResource, ingest: IngestSettings):
-    """Settle the day's episodes that need no download; the others become one dynamic output per show."""
+    """Settle the day's episodes that need no download (a transcript is stored: the publisher's, checked
+    first, or one made before from audio since pruned; or the audio is on disk); the others become one
+    dynamic output per show."""
     day = date.fromisoformat(context.partition_key)
     audio_dir = ingest.audio_path()
     remove_stale_parts(audio_dir, older_than_s=ingest.download_deadline_s + 600)
@@ -100,7 +102,7 @@ def download_feed_episodes(
         context.log.warning(
             f"could not re-read {display_url(work.feed_url)}; using the enclosure URLs stored at the last poll"
         )
-    limits = _download_limits(ingest)
+    limits = ingest.download_limits()
     by_url: dict[str, store.AudioTask] = {}
     tally = AudioTally()
     for index, task in enumerate(work.tasks, start=1):
@@ -130,16 +132,21 @@ def collect_downloads(settled: AudioTally, results: list, episodes_count: int) -
 @dg.graph_asset(
     partitions_def=daily_partitions,
     group_name="ingest",
-    ins={"episodes": dg.AssetIn(dagster_type=dg.Nothing)},
+    ins={
+        "episodes": dg.AssetIn(dagster_type=dg.Nothing),
+        "publisher_transcripts": dg.AssetIn(dagster_type=dg.Nothing),
+    },
     kinds={"duckdb"},
 )
-def episode_audio(episodes):
-    """The day's enclosures as content-addressed audio files; audio already on disk is never fetched again.
+def episode_audio(episodes, publisher_transcripts):
+    """The enclosures the day's transcription needs, as content-addressed audio files: none for an episode
+    whose transcript is stored (the publisher's usable one is fetched first), and audio already on disk is
+    never fetched again.
 
     One step per show with audio still to download (nearly always one episode), so executors spread the
     downloads over workers.
     """
-    pending, settled, episodes_count = plan_downloads(episodes)
+    pending, settled, episodes_count = plan_downloads(episodes=episodes, publisher_transcripts=publisher_transcripts)
     return collect_downloads(settled, pending.map(download_feed_episodes).collect(), episodes_count)
 
 
@@ -162,19 +169,6 @@ def _record(
         with warehouse.get_connection() as conn:
             store.record_poll(conn, failed, datetime.now(UTC))
         return failed
-
-
-def _download_limits(ingest: IngestSettings) -> DownloadLimits:
-    return DownloadLimits(
-        audio_dir=ingest.audio_path(),
-        max_bytes=ingest.max_audio_bytes,
-        connect_timeout_s=ingest.connect_timeout_s,
-        read_timeout_s=ingest.read_timeout_s,
-        deadline_s=ingest.download_deadline_s,
-        retries=ingest.retries,
-        backoff_s=ingest.backoff_s,
-        allow_private=ingest.allow_private(),
-    )
 
 
 def _feed_options(ingest: IngestSettings) -> dict[str, Any]:
@@ -239,6 +233,8 @@ def _audio_metadata(tally: AudioTally, episodes_count: int, fresh: int) -> dict[
         "already_present": tally.already_present,
         "failed": tally.failed,
         "no_enclosure": tally.no_enclosure,
+        "not_needed_publisher": tally.not_needed_publisher,
+        "not_needed_transcribed": tally.not_needed_transcribed,
         "bytes_downloaded": tally.bytes_downloaded,
         "enclosures_re_read": fresh,
         "errors": dg.MetadataValue.json(tally.errors),

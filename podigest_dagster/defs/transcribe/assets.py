@@ -5,12 +5,15 @@ episode; each episode is then written in one short write transaction, so a crash
 episode and a re-run does only the rest. No `from __future__ import annotations`: Dagster reads the annotations at runtime.
 """
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 
+from podigest_dagster.core.ingest.audio_fetch import ALREADY_PRESENT, DOWNLOADED, fetch_again
 from podigest_dagster.core.transcribe import store as transcript_store
+from podigest_dagster.core.transcribe.audio import AudioError
 from podigest_dagster.core.transcribe.engine import Progress, WindowProgress
 from podigest_dagster.core.transcribe.whisper_model import ModelError
 from podigest_dagster.core.transcribe.work import (
@@ -25,6 +28,8 @@ from podigest_dagster.core.transcribe.work import (
 )
 from podigest_dagster.defs.daily import daily_partitions
 from podigest_dagster.defs.fanout import CELERY_QUEUE_TAG, EPISODE_RETRY, TRANSCRIBE_QUEUE, mapping_keys
+from podigest_dagster.defs.ingest.resources import IngestSettings
+from podigest_dagster.defs.transcribe.publisher import transcript_limits
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
 from podigest_dagster.defs.warehouse import WarehouseResource
 
@@ -72,20 +77,44 @@ def progress_logger(
 
 @dg.op(
     ins={"episode_audio": dg.In(dg.Nothing)},
-    out={"pending": dg.DynamicOut(EpisodeWork), "skipped": dg.Out(int)},
+    out={"pending": dg.DynamicOut(EpisodeWork), "skipped": dg.Out(int), "from_publisher": dg.Out(int)},
 )
 def plan_transcripts(
     context: dg.OpExecutionContext, warehouse: WarehouseResource, transcriber: TranscriberResource
 ):
     """The day's episodes not yet transcribed, one dynamic output each (in publication order); the rest
-    counted. No Transcriber is created here: a day with nothing to do loads no model."""
+    counted: the publisher transcripts this run stored (checked before the audio), and those done before.
+    No Transcriber is created here: a day with nothing to do loads no model."""
     source = transcriber.source_label()
     with warehouse.read_connection() as conn:
         work_list = transcript_store.load_work(conn, context.partition_key)
+        from_publisher = transcript_store.count_publisher_used(conn, context.partition_key, context.run_id)
     pending = [work for work in work_list if not work.is_done(source)]
     for key, work in zip(mapping_keys([w.episode_id for w in pending]), pending, strict=True):
         yield dg.DynamicOutput(work, mapping_key=key, output_name="pending")
-    yield dg.Output(len(work_list) - len(pending), output_name="skipped")
+    yield dg.Output(len(work_list) - len(pending) - from_publisher, output_name="skipped")
+    yield dg.Output(from_publisher, output_name="from_publisher")
+
+
+def audio_refetch(
+    context: dg.OpExecutionContext, warehouse: WarehouseResource, ingest: IngestSettings
+) -> Callable[[EpisodeWork], EpisodeWork]:
+    """How a step gets audio deleted from the cache since its download (a transcript to redo): fetched
+    again and recorded as the audio step would, then the episode read again."""
+
+    def refetch(work: EpisodeWork) -> EpisodeWork:
+        why = "pruned from the cache" if work.audio_status == "pruned" else "not on disk"
+        context.log.info(f"{work.episode_id}: audio {why}; fetching it again to transcribe")
+        outcome = fetch_again(
+            warehouse.get_connection, warehouse.read_connection, work.episode_id, context.partition_key,
+            ingest.download_limits(),
+        )  # fmt: skip
+        if outcome.status not in (DOWNLOADED, ALREADY_PRESENT):
+            raise AudioError(f"no audio to transcribe ({outcome.error or outcome.status})")
+        with warehouse.read_connection() as conn:
+            return transcript_store.load_episode_work(conn, work.episode_id) or work
+
+    return refetch
 
 
 @dg.op(tags={CELERY_QUEUE_TAG: TRANSCRIBE_QUEUE}, retry_policy=EPISODE_RETRY)
@@ -93,13 +122,15 @@ def transcribe_one_episode(
     context: dg.OpExecutionContext,
     warehouse: WarehouseResource,
     transcriber: TranscriberResource,
+    ingest: IngestSettings,
     work: EpisodeWork,
 ) -> Outcome | None:
     """One episode: transcribed and committed in one short write; None when it was done meanwhile.
 
     The warehouse is read again first, so a step run twice (a lost worker's task delivered again, two
     runs of one day) never transcribes an episode that is already done. Progress is logged per ~10-minute
-    window of audio: the episode's place in the day, the speed and the time left.
+    window of audio: the episode's place in the day, the speed and the time left. Audio pruned from the
+    cache since (a transcript to redo with another model) is fetched again first.
     """
     source = transcriber.source_label()
     with warehouse.read_connection() as conn:
@@ -113,7 +144,11 @@ def transcribe_one_episode(
     context.log.info(start_line(now or work, position, total))
     try:
         outcome = transcribe_episode(
-            now or work, engine, progress_logger(context, work.episode_id, position, total, later_s)
+            now or work,
+            engine,
+            progress_logger(context, work.episode_id, position, total, later_s),
+            refetch=audio_refetch(context, warehouse, ingest),
+            limits=transcript_limits(ingest),
         )
     except ModelError as exc:
         raise dg.Failure(description=f"Whisper model unavailable: {exc}", allow_retries=False) from exc
@@ -126,10 +161,14 @@ def transcribe_one_episode(
 
 @dg.op(out={"result": dg.Out(dg.Nothing), "check": dg.Out(dg.Nothing)})
 def collect_transcripts(
-    context: dg.OpExecutionContext, transcriber: TranscriberResource, outcomes: list, skipped: int
+    context: dg.OpExecutionContext,
+    transcriber: TranscriberResource,
+    outcomes: list,
+    skipped: int,
+    from_publisher: int,
 ):
     """The day's tally as the materialization's metadata, and the failure-share check."""
-    tally = Tally(skipped=skipped)
+    tally = Tally(skipped=skipped, from_publisher=from_publisher)
     for outcome in outcomes:
         if outcome is None:
             tally.skipped += 1
@@ -155,11 +194,12 @@ def collect_transcripts(
     ],
 )
 def transcripts(episode_audio):
-    """Timestamped transcript segments per episode of the day: publisher transcripts first, else Whisper.
+    """Timestamped transcript segments per episode of the day: the publisher's (stored by
+    `publisher_transcripts` before any audio was downloaded), else Whisper on the audio.
 
     One step per episode still to do (tagged for the `transcribe` Celery queue), so executors spread them
     over workers; each commits its episode at once, so a crash keeps every finished one.
     """
-    pending, skipped = plan_transcripts(episode_audio)
+    pending, skipped, from_publisher = plan_transcripts(episode_audio)
     outcomes = pending.map(transcribe_one_episode).collect()
-    return collect_transcripts(outcomes, skipped)
+    return collect_transcripts(outcomes, skipped, from_publisher)

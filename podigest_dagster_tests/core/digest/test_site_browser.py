@@ -12,6 +12,7 @@ import pytest
 from podigest_dagster import settings
 from podigest_dagster.core.digest.site import NOTHING_TODAY, build_site, load_archive, show_slug
 from podigest_dagster.core.digest.site_server import SiteServer, index_search
+from podigest_dagster.core.ingest.audio_cache import prune
 from podigest_dagster.core.search import store as search_store
 from podigest_dagster.warehouse.db import derived_write_connection, read_connection, write_connection
 from podigest_dagster_tests.support.archive import (
@@ -85,7 +86,7 @@ def served(tmp_path_factory):
         search_store.rebuild(conn, iter(days))
     site = SiteServer(home / "site", search=index_search(home / "search.duckdb")).start()
     try:
-        yield site.url, starts, audio_server
+        yield site.url, starts, audio_server, home
     finally:
         site.stop()
         audio_server.stop()
@@ -165,7 +166,7 @@ def _press_play(browser, audio) -> float:
 
 
 def test_pressing_play_starts_each_source_at_the_second_it_cites(browser, served):
-    _, starts, audio_server = served
+    _, starts, audio_server, _ = served
     _open(browser, served, "2024-03-05.html")
     players = browser.find_elements("css selector", "li.item audio")
     for audio, show in zip(players[:2], ["City Signals", "Night Owls"], strict=True):
@@ -222,3 +223,46 @@ def test_the_archive_search_finds_what_was_said_and_plays_it_from_there(browser,
     assert said == f"— {HOSTILE_SPEAKER}, {HOSTILE_SHOW}"
     assert browser.find_element("css selector", "li.hit audio").get_attribute("src").endswith("#t=0")
     assert console_errors(browser) == []
+
+
+def test_after_the_audio_cache_is_pruned_every_player_still_plays_from_its_second(browser, served):
+    """City Signals' audio was cached and transcribed, then pruned (retention 0) and its host moved it: the
+    rebuilt archive plays the new enclosure URL from the cited second. Night Owls has no web URL: its local
+    copy is what the archive plays, so pruning keeps it."""
+    _, starts, audio_server, home = served
+    warehouse = home / "warehouse.duckdb"
+    cached = home / "audio" / "cd" / "city-1.mp3"
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(DEMO_MP3.read_bytes())
+    moved = audio_server.add("/moved/city-1.mp3", DEMO_MP3.read_bytes(), Content_Type="audio/mpeg")
+    with write_connection(warehouse) as conn:
+        conn.execute(
+            "INSERT INTO episode_audio (episode_id, partition_date, status, sha256, path, bytes) "
+            "VALUES ('city-1', '2024-03-05', 'ok', 'cd1', ?, ?)",
+            [str(cached), cached.stat().st_size],
+        )
+        conn.execute(
+            "INSERT INTO transcripts (episode_id, status, source, audio_sha256, transcribed_at) VALUES "
+            "('city-1', 'ok', 'whisper:base', 'cd1', current_timestamp), "
+            "('owls-1', 'ok', 'publisher', NULL, current_timestamp)"
+        )
+    report = prune(lambda: write_connection(warehouse), home / "audio", retention_days=0)
+    assert not cached.exists() and (home / "audio" / "ab" / "night-owls.mp3").exists()
+    assert (report.files_pruned, report.archive_files) == (1, 1)
+    with write_connection(warehouse) as conn:
+        conn.execute("UPDATE episodes SET enclosure_url = ? WHERE episode_id = 'city-1'", [moved])
+    with read_connection(warehouse) as conn:
+        archive = load_archive(conn, home / "audio")
+    build_site(archive, home / "site-pruned")
+    site = SiteServer(home / "site-pruned").start()
+    try:
+        browser.get(urljoin(site.url, "2024-03-05.html"))
+        players = browser.find_elements("css selector", "li.item audio")
+        assert players[0].get_attribute("src") == f"{moved}#t=24"
+        assert players[1].get_attribute("src").startswith(urljoin(site.url, "audio/"))
+        for audio, show in zip(players[:2], ["City Signals", "Night Owls"], strict=True):
+            assert abs(_press_play(browser, audio) - starts[show]) < 1.0, show
+        assert audio_server.hits("/moved/city-1.mp3") >= 1
+        assert console_errors(browser) == []
+    finally:
+        site.stop()

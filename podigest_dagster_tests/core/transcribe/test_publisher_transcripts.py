@@ -10,6 +10,7 @@ from podigest_dagster.core.transcribe.publisher import (
     TranscriptError,
     choose_transcript,
     fetch_transcript,
+    get_transcript,
     parse_transcript,
 )
 
@@ -193,3 +194,45 @@ def test_transcript_errors_leave_out_the_private_feed_token(http_server, podiges
             fetch_transcript({"url": url, "type": "text/vtt"}, deadline_s=5)
         assert "SECRET" not in str(caught.value)
         assert "/t.vtt" in str(caught.value) or ".vtt?…" in str(caught.value)
+
+
+# --- what a transcript link may answer instead of a transcript -------------------------------------------
+
+
+def test_an_html_page_where_the_feed_promised_vtt_is_unusable(http_server, podigest_home):
+    url = http_server.add(
+        "/t.vtt", "<!DOCTYPE html><html><body>Sign in to read the transcript</body></html>", Content_Type="text/html"
+    )
+    with pytest.raises(TranscriptError, match="answered an HTML page, not the vtt"):
+        get_transcript({"url": url, "type": "text/vtt"})
+
+
+def test_a_transcript_served_as_text_html_is_read_as_the_feed_declares(http_server, podigest_home):
+    url = http_server.add("/t.json", json.dumps(JSON), Content_Type="text/html")
+    fetched = get_transcript({"url": url, "type": "application/json"})
+    assert fetched.format == "json" and fetched.bytes == len(json.dumps(JSON))
+    assert fetched.segments[-1].text == "Markets reward patience."
+
+
+def test_a_transcript_over_the_size_cap_is_refused_unread(http_server, podigest_home):
+    url = http_server.add("/huge.vtt", VTT + "\n" * 5000, Content_Type="text/vtt")
+    with pytest.raises(TranscriptError, match="size cap"):
+        get_transcript({"url": url, "type": "text/vtt"}, max_bytes=4096)
+
+
+def test_a_transcript_is_tried_again_after_a_transient_failure(http_server, podigest_home):
+    answers = iter([503, 200])
+
+    def flaky(req):
+        status = next(answers)
+        body = VTT.encode() if status == 200 else b""
+        req.send_response(status)
+        req.send_header("Content-Type", "text/vtt")
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+
+    url = http_server.add_handler("/flaky.vtt", flaky)
+    fetched = get_transcript({"url": url, "type": "text/vtt"}, retries=1, backoff_s=0.01)
+    assert fetched.segments[-1].text == "Sleep improves memory."
+    assert http_server.hits("/flaky.vtt") == 2

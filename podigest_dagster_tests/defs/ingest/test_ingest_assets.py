@@ -12,6 +12,7 @@ import pytest
 from podigest_dagster.core.ingest import feeds
 from podigest_dagster.core.ingest.feeds_config import FeedSpec, save_feeds
 from podigest_dagster.core.text.display import md_cell
+from podigest_dagster.defs.daily import daily_partitions
 from podigest_dagster.defs.ingest.assets import episode_audio, episodes
 from podigest_dagster.defs.ingest.resources import IngestSettings
 from podigest_dagster.defs.warehouse import WarehouseResource
@@ -24,6 +25,10 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 <updated>2026-11-20T12:00:00Z</updated>
 <entry><title>Atom episode</title><id>urn:atom:1</id><published>2026-11-20T12:00:00Z</published>
 <link rel="enclosure" href="/audio/atom.mp3" type="audio/mpeg" length="4000"/></entry></feed>"""
+
+
+# The transcript-first step, not run here (no episode of these feeds links a transcript).
+PUBLISHER_CHECKED = dg.AssetSpec("publisher_transcripts", partitions_def=daily_partitions)
 
 
 def mp3(tag: str) -> bytes:
@@ -72,8 +77,8 @@ class Setup:
         self, assets=(episodes, episode_audio), selection=None, **overrides
     ) -> dg.ExecuteInProcessResult:
         return dg.materialize(
-            [episodes, episode_audio] if selection else list(assets),
-            selection=selection,
+            [episodes, episode_audio, PUBLISHER_CHECKED] if selection else [*assets, PUBLISHER_CHECKED],
+            selection=selection or list(assets),
             resources={"warehouse": self.warehouse, "ingest": self.settings(**overrides)},
             partition_key=DAY,
         )

@@ -18,6 +18,7 @@ from podigest_dagster.core.transcribe.store import store_outcome
 from podigest_dagster.core.transcribe.whisper_model import ModelError
 from podigest_dagster.core.transcribe.work import Outcome
 from podigest_dagster.defs.daily import daily_partitions
+from podigest_dagster.defs.ingest.resources import IngestSettings
 from podigest_dagster.defs.transcribe.assets import FAILURE_CHECK, transcripts
 from podigest_dagster.defs.transcribe.resources import TranscriberResource
 from podigest_dagster.defs.warehouse import WarehouseResource
@@ -44,7 +45,11 @@ def warehouse(podigest_home):
 
 @pytest.fixture
 def resources(warehouse, models_dir):
-    return {"warehouse": warehouse, "transcriber": TranscriberResource(models_dir=str(models_dir))}
+    return {
+        "warehouse": warehouse,
+        "transcriber": TranscriberResource(models_dir=str(models_dir)),
+        "ingest": IngestSettings(retries=0),
+    }
 
 
 def add_episode(warehouse, episode_id, *, day=DAY, audio=None, audio_status="ok", transcript_urls=None):
