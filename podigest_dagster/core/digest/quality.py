@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from itertools import combinations
 
 from podigest_dagster.core.digest.render import Digest, DigestItem
+from podigest_dagster.core.text.alike import ALIKE_OVERLAP, alike
 
 MAX_ITEMS = 5
-ALIKE_OVERLAP = 0.8
-
-_WORD = re.compile(r"\w+")
-
-
-def normalise(text: str) -> str:
-    """Case-, accent- and punctuation-insensitive form of a text, for equality tests."""
-    folded = unicodedata.normalize("NFKD", text or "").casefold()
-    stripped = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return " ".join(_WORD.findall(stripped))
-
-
-def token_overlap(a: str, b: str) -> float:
-    """Share of the smaller text's distinct words that the other text also uses (0 to 1)."""
-    left, right = set(normalise(a).split()), set(normalise(b).split())
-    if not left or not right:
-        return 0.0
-    return len(left & right) / min(len(left), len(right))
-
-
-def alike(a: str, b: str, threshold: float = ALIKE_OVERLAP) -> bool:
-    """True when two insights say the same thing in (nearly) the same words."""
-    return normalise(a) == normalise(b) or token_overlap(a, b) >= threshold
 
 
 def alike_pairs(digest: Digest, threshold: float = ALIKE_OVERLAP) -> list[tuple[int, int]]:

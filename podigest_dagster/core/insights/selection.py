@@ -17,6 +17,7 @@ from podigest_dagster.core.insights.candidates import Candidate
 from podigest_dagster.core.insights.embedding import DIMENSIONS
 from podigest_dagster.core.insights.stories import Story, show_of
 from podigest_dagster.core.insights.value import shipped_floors
+from podigest_dagster.core.text.alike import alike
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,9 @@ def closest_past(story: Story, past: np.ndarray) -> float:
 
 
 def same_thing(a: Story, b: Story, config: SelectionConfig) -> bool:
-    return float(np.max(_vectors(a) @ _vectors(b).T)) >= config.same_thing_similarity
+    """Two stories the reader would take for one: their passages this close in meaning, or their leads in
+    nearly the same words (what the digest's blocking check refuses: a show repeating itself in an episode)."""
+    return float(np.max(_vectors(a) @ _vectors(b).T)) >= config.same_thing_similarity or alike(a.lead.text, b.lead.text)
 
 
 @dataclass

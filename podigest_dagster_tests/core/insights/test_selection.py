@@ -239,3 +239,22 @@ def test_caption_text_in_capitals_with_punctuation_reads_in_sentence_case(embedd
     for item in result.top:
         assert item.insight[0].isupper() and not item.insight.isupper(), item.insight
         assert not (item.topic or "").isupper(), item.topic
+
+
+def test_a_show_repeating_a_passage_in_nearly_the_same_words_is_sent_once():
+    from podigest_dagster.core.insights.candidates import Candidate
+    from podigest_dagster.core.insights.selection import choose_stories
+    from podigest_dagster.core.insights.stories import Story
+
+    def story(n: int, text: str, direction: int) -> Story:
+        vector = np.zeros(384, dtype=np.float32)
+        vector[direction] = 1.0  # orthogonal vectors: only the words can tell they are one thing
+        lead = Candidate(f"c{n}", "e1", "Repeat Show", "feed:repeat", "Ep", None, None, n, n, n, n, 0.0, 1.0,
+                         text, text, score=2.0)
+        return Story(n, lead, vector)
+
+    claim = INSIGHTS["judges"]
+    stories = [story(0, claim, 0), story(1, f"So, {claim}", 1), story(2, INSIGHTS["gut"], 2)]
+    ranking = choose_stories(stories, None, SelectionConfig(send_floor=0.0))
+    assert [s.lead.candidate_id for s, _, _ in ranking.stories] == ["c0", "c2"]
+    assert ranking.excluded_by_reason["same_thing_as_a_chosen_item"] == 1
