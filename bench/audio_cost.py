@@ -15,7 +15,8 @@ PODIGEST_HOME per tree, as cron would:
 Enclosures are served at `--mbps` (a home connection; 0: as fast as loopback goes), so a download costs
 the time it would. This tree runs twice per day: with the default retention (7 days) and with
 PODIGEST_AUDIO_RETENTION_DAYS=0. Each configuration runs `--runs` times, in alternating order (a machine
-busy with other work slows all alike); the table gives the median run time and its range. The audio
+busy with other work slows all alike); the table gives the median run time and its range, and the median
+CPU time (user + system) of the run's processes, which other work on the machine changes less. The audio
 cache is measured before the run, every half second during it (peak) and after it. The earlier commit is
 extracted with `git archive` (read-only for the repository).
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -278,18 +280,26 @@ def run(tree: Path, home: Path, server: DayServer, day: str, models: Path, extra
     feeds.write_text(server.feeds_yaml(), encoding="utf-8")
     before = disk(home / "audio")
     server.reset()
+    cpu_before = _children_cpu_s()
     started = time.perf_counter()
     with Peak(home / "audio") as peak:
         done = subprocess.run([sys.executable, "-m", "podigest_dagster.cli", "-q", "run", "--date", day, "--feeds",
                                str(feeds), "--force"], cwd=tree, env=environment(tree, home, extra),
                               capture_output=True, text=True, check=False)  # fmt: skip
     seconds = time.perf_counter() - started
+    cpu_s = _children_cpu_s() - cpu_before
     if done.returncode not in (0, EXIT_RUN_FAILED):
         raise SystemExit(f"the run in {tree} failed:\n{done.stdout[-1500:]}\n{done.stderr[-3000:]}")
     failed = next((line for line in done.stderr.splitlines() if "failed at" in line), "")
     return {"audio_bytes": server.sent["audio"], "transcript_bytes": server.sent["transcripts"],
-            "disk_before": before, "disk_peak": peak.peak, "disk_after": disk(home / "audio"), "seconds": seconds,
+            "disk_before": before, "disk_peak": peak.peak, "disk_after": disk(home / "audio"), "seconds": seconds, "cpu_s": cpu_s,
             "failed": failed.split("failed at ", 1)[-1].split(":")[0] if failed else ""}  # fmt: skip
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of the finished child processes (the run and every process it started)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def megabytes(size: int) -> str:
@@ -332,14 +342,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server.close()
     print(f"\nenclosures at {args.kbps} kbps, served at {args.mbps:g} Mbit/s; a fresh PODIGEST_HOME per run; "
           f"median run time of {args.runs} (range)\n")  # fmt: skip
-    print("| day | tree | audio downloaded | transcripts downloaded | audio cache before | peak | after | run time |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| day | tree | audio downloaded | transcripts downloaded | audio cache before | peak | after | run time "
+          "| CPU time |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for (title, name), results in found.items():
-        first, times = results[0], [r["seconds"] for r in results]
+        first, times, cpu = results[0], [r["seconds"] for r in results], [r["cpu_s"] for r in results]
         note = f", failed at {first['failed']}" if first["failed"] else ""
         print(f"| {title} | {name} | {megabytes(first['audio_bytes'])} | {megabytes(first['transcript_bytes'])} | "
               f"{megabytes(first['disk_before'])} | {megabytes(first['disk_peak'])} | {megabytes(first['disk_after'])} | "
-              f"{statistics.median(times):.1f} s ({min(times):.0f}-{max(times):.0f}{note}) |")  # fmt: skip
+              f"{statistics.median(times):.1f} s ({min(times):.0f}-{max(times):.0f}{note}) | "
+              f"{statistics.median(cpu):.1f} s ({min(cpu):.0f}-{max(cpu):.0f}) |")  # fmt: skip
     return 0
 
 
