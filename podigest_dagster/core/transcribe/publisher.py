@@ -319,23 +319,3 @@ def get_transcript(
     segments = parse_transcript(result.body, content_type, result.url)
     fmt = transcript_format(content_type, result.url, result.body)
     return FetchedTranscript(segments, len(result.body), fmt)
-
-
-def fetch_transcript(
-    entry: dict,
-    *,
-    max_bytes: int = MAX_TRANSCRIPT_BYTES,
-    connect_timeout_s: float = 10,
-    read_timeout_s: float = 30,
-    deadline_s: float = 120,
-    allow_private: bool | None = None,
-) -> list[Segment]:
-    """Fetch and parse one `{"url", "type"}` transcript entry; TranscriptError on any failure."""
-    return get_transcript(
-        entry,
-        max_bytes=max_bytes,
-        connect_timeout_s=connect_timeout_s,
-        read_timeout_s=read_timeout_s,
-        deadline_s=deadline_s,
-        allow_private=allow_private,
-    ).segments

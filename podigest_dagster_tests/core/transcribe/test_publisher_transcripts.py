@@ -9,7 +9,6 @@ import pytest
 from podigest_dagster.core.transcribe.publisher import (
     TranscriptError,
     choose_transcript,
-    fetch_transcript,
     get_transcript,
     parse_transcript,
 )
@@ -162,7 +161,7 @@ def test_a_transcript_served_over_http_is_fetched_and_parsed(
     http_server, podigest_home, path, body, content_type
 ):
     url = http_server.add(path, body, Content_Type=content_type)
-    segments = fetch_transcript({"url": url, "type": content_type})
+    segments = get_transcript({"url": url, "type": content_type}).segments
     assert [s.text for s in segments][-1] == "Sleep improves memory."
     assert segments[0].start_s == 1.0
     assert http_server.hits(path) == 1
@@ -171,7 +170,7 @@ def test_a_transcript_served_over_http_is_fetched_and_parsed(
 def test_a_missing_transcript_is_an_error_not_a_crash(http_server, podigest_home):
     url = http_server.url("/gone.vtt")
     with pytest.raises(TranscriptError, match="cannot fetch"):
-        fetch_transcript({"url": url, "type": "text/vtt"})
+        get_transcript({"url": url, "type": "text/vtt"})
 
 
 def test_a_lone_surrogate_in_a_json_transcript_becomes_a_replacement_character():
@@ -191,7 +190,7 @@ def test_transcript_errors_leave_out_the_private_feed_token(http_server, podiges
     empty = http_server.add("/empty.vtt?token=SECRET", "WEBVTT\n\n", Content_Type="text/vtt")
     for url in (gone, empty, "http://u:SECRET@127.0.0.1:1/t.vtt"):
         with pytest.raises(TranscriptError) as caught:
-            fetch_transcript({"url": url, "type": "text/vtt"}, deadline_s=5)
+            get_transcript({"url": url, "type": "text/vtt"}, deadline_s=5)
         assert "SECRET" not in str(caught.value)
         assert "/t.vtt" in str(caught.value) or ".vtt?…" in str(caught.value)
 
